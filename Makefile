@@ -1,0 +1,33 @@
+# kserve-template: the kit's own tasks. `make demo` and `make test` are the two commands in README.md.
+PYTHON ?= python3
+VENV ?= .venv
+PY = $(VENV)/bin/python
+DEMO_DIR ?= demo
+INSTALLED = $(VENV)/.installed
+
+.PHONY: help install demo test lint
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=25.1"
+	$(PY) -m pip install --quiet --group dev
+	touch $@
+
+install: $(INSTALLED) ## create .venv with copier, the test tools and what rendered services need
+
+demo: $(INSTALLED) ## render a service with the defaults into $(DEMO_DIR), train, serve on 127.0.0.1, smoke test V1+V2
+	rm -rf $(DEMO_DIR)
+	$(PY) -m copier copy --trust --defaults --quiet --vcs-ref HEAD "$(CURDIR)" $(DEMO_DIR)
+	$(MAKE) -C $(DEMO_DIR) train smoke PY="$(abspath $(PY))"
+	$(MAKE) -C $(DEMO_DIR) smoke PY="$(abspath $(PY))" SMOKE_ARGS="--protocol v2"
+	@echo "demo: the rendered service is in $(DEMO_DIR); see $(DEMO_DIR)/README.md"
+
+test: $(INSTALLED) ## the kit's whole test suite (renders, real servers, schema checks)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(INSTALLED) ## ruff on the kit's own code
+	$(PY) -m ruff check extensions tests
+	$(PY) -m ruff format --check extensions tests

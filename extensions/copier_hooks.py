@@ -1,0 +1,102 @@
+"""Copier's entry point into the kit's logic (listed in `_jinja_extensions` of copier.yml).
+
+- `ContextUpdater` puts the platform profile and every derived value (`kit`) into each render.
+- `KitFilters` exposes the validators and a YAML filter to copier.yml and the templates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from copier_template_extensions import ContextHook
+from jinja2 import Environment
+from jinja2.ext import Extension
+
+
+def _import_kit_modules() -> tuple[Any, Any, Any]:
+    """Import this template's own `extensions` package, whatever else is loaded.
+
+    Copier loads this file by path, and `copier update` loads two versions of the template in one
+    process: each must see its own modules, so any cached `extensions` package is set aside while
+    importing and put back afterwards.
+    """
+    template_root = str(Path(__file__).resolve().parent.parent)
+
+    def ours(module: str) -> bool:
+        return module == "extensions" or module.startswith("extensions.")
+
+    saved = {name: sys.modules.pop(name) for name in list(sys.modules) if ours(name)}
+    sys.path.insert(0, template_root)
+    try:
+        from extensions import derive, profile, validation
+    finally:
+        sys.path.remove(template_root)
+        for name in [name for name in sys.modules if ours(name)]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+    return derive, profile, validation
+
+
+derive, profile, validation = _import_kit_modules()
+
+
+class _BlockStyleDumper(yaml.SafeDumper):
+    """Writes multi-line strings as `|` blocks, so rendered templates stay readable."""
+
+
+_BlockStyleDumper.add_representer(
+    str,
+    lambda dumper, text: dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if "\n" in text else None),
+)
+
+
+def to_yaml(value: Any, indent: int = 0) -> str:
+    """YAML for a mapping or list, every line indented by `indent` spaces (first line included)."""
+    text = yaml.dump(value, Dumper=_BlockStyleDumper, default_flow_style=False, sort_keys=False, width=1000).rstrip(
+        "\n"
+    )
+    return "\n".join(" " * indent + line for line in text.splitlines())
+
+
+class ContextUpdater(ContextHook):
+    """Adds `platform_profile`, the question choices it defines, and `kit` (derived values)."""
+
+    def hook(self, context: dict[str, Any]) -> None:
+        context["platform_choices"] = json.dumps(profile.available_platforms())
+        try:
+            platform_profile = profile.load_profile(context.get("platform") or profile.DEFAULT_PLATFORM)
+        except ValueError:
+            return  # the platform question's validator reports it
+        context["platform_profile"] = platform_profile
+        context["environment_choices"] = json.dumps(
+            {f"{env} ({facts['generation']})": env for env, facts in platform_profile["environments"].items()}
+        )
+        # While questions are still being asked, not every answer exists yet: no `kit` then.
+        with contextlib.suppress(KeyError, ValueError):
+            context["kit"] = derive.derive(context)
+
+
+class KitFilters(Extension):
+    """Validators (each returns "" or an error message) and `toyaml` for templates."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        environment.filters["toyaml"] = to_yaml
+        for name in (
+            "platform_error",
+            "service_name_error",
+            "namespace_error",
+            "label_value_error",
+            "description_error",
+            "resources_error",
+            "replicas_error",
+            "storage_uri_error",
+            "image_repository_error",
+            "vault_path_error",
+        ):
+            environment.globals[name] = getattr(validation, name)

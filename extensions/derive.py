@@ -1,0 +1,108 @@
+"""Every value the templates need beyond the raw answers, computed once from answers + profile.
+
+The templates read `kit.<name>`; the rendered repo's scripts read the same values from the
+rendered `service.yaml`. Nothing here is computed anywhere else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from extensions.profile import environment_facts, load_profile
+
+# What each runtime means to KServe and to the rendered repo. A new runtime is one entry here plus
+# its own files under template/ (see docs/architecture.md).
+RUNTIMES: dict[str, dict[str, Any]] = {
+    "sklearn": {"model_format": "sklearn", "http_port": 8080},
+}
+
+STORAGE_INITIALIZER_UID_ANNOTATION = "serving.kserve.io/storage-initializer-uid"
+DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
+MOUNTED_MODEL_DIR = "/mnt/models"  # where KServe's storage initializer puts the model
+BAKED_MODEL_DIR = "/opt/model"  # where the Dockerfile copies the model when it is baked in
+
+
+def vault_annotations(answers: dict[str, Any]) -> dict[str, str]:
+    """Vault Agent injector annotations for the predictor pod ("Credential for Storage Initializer").
+
+    The storage initializer is itself an init container, so the agent must run first
+    (agent-init-first) and only pre-populate the secret: no sidecar is needed afterwards.
+    The template renders the secret as an AWS shared-credentials file.
+    """
+    secret_path = answers["vault_secret_path"]
+    template = (
+        f'{{{{- with secret "{secret_path}" -}}}}\n'
+        "[default]\n"
+        "aws_access_key_id={{ .Data.data.AWS_ACCESS_KEY_ID }}\n"
+        "aws_secret_access_key={{ .Data.data.AWS_SECRET_ACCESS_KEY }}\n"
+        "{{- end }}\n"
+    )
+    return {
+        "vault.hashicorp.com/agent-inject": "true",
+        "vault.hashicorp.com/agent-init-first": "true",
+        "vault.hashicorp.com/agent-pre-populate-only": "true",
+        "vault.hashicorp.com/role": answers["vault_role"],
+        "vault.hashicorp.com/agent-inject-secret-aws-credentials": secret_path,
+        "vault.hashicorp.com/agent-inject-template-aws-credentials": template,
+    }
+
+
+def derive(answers: dict[str, Any]) -> dict[str, Any]:
+    """The derived values for one set of answers (raises KeyError while answers are missing)."""
+    profile = load_profile(answers["platform"])
+    env = environment_facts(profile, answers["environment"])
+    name, namespace = answers["service_name"], answers["namespace"]
+    runtime = RUNTIMES[answers["runtime"]]
+    next_gen = env["generation"] == "next-gen"
+    predictor = f"{name}-predictor"
+    external_host = f"{predictor}-{namespace}-{profile['external_host_suffix']}.{env['domain']}"
+    internal_host = f"{predictor}.{namespace}.svc.cluster.local"
+    storage = answers["model_storage"]
+    vault = storage == "s3" and bool(answers.get("vault"))  # Vault holds the S3 credentials
+
+    labels = {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/managed-by": "kserve-template",
+        "team": answers["owner"],
+    }
+    if answers["visibility"] == "cluster-local":
+        labels[profile["visibility_label"]] = "cluster-local"
+
+    annotations = {DEPLOYMENT_MODE_ANNOTATION: profile["deployment_mode"]}
+    if env["storage_initializer_uid"] is not None:
+        annotations[STORAGE_INITIALIZER_UID_ANNOTATION] = str(env["storage_initializer_uid"])
+
+    gpu = bool(answers.get("gpu"))
+    return {
+        "package_name": name.replace("-", "_"),
+        "generation": env["generation"],
+        "next_gen": next_gen,
+        "domain": env["domain"],
+        "predictor_name": predictor,
+        "external_host": external_host,
+        "external_url": f"http://{external_host}",
+        "internal_host": internal_host,
+        "internal_url": f"http://{internal_host}",
+        "local_gateway": env["local_gateway"],
+        "local_gateway_url": f"http://{env['local_gateway']}",
+        "gateway_host_header": f"{predictor}.{namespace}",
+        "ready_unknown_is_known_issue": env["ready_unknown_is_known_issue"],
+        "workspace_setup": env["workspace_setup"],
+        "isvc_labels": labels,
+        "isvc_annotations": annotations,
+        "serving_runtime_name": f"{name}-{answers['runtime']}",
+        "model_format": runtime["model_format"],
+        "http_port": runtime["http_port"],
+        "storage_uri": answers.get("storage_uri") if storage in ("s3", "pvc") else None,
+        "model_dir": BAKED_MODEL_DIR if storage == "image" else MOUNTED_MODEL_DIR,
+        "service_account_name": f"{name}-vault" if vault else None,
+        "pod_annotations": vault_annotations(answers) if vault else {},
+        "auth_delegator_role": profile["vault"]["auth_delegator_role"],
+        "gpu_resource": profile["gpu"]["resource"] if gpu else None,
+        "node_selector": profile["gpu"]["node_selector"] if gpu else {},
+        "tolerations": profile["gpu"]["tolerations"] if gpu else [],
+        "base_image": profile["base_images"]["gpu" if gpu else "cpu"],
+        "allowed_registries": profile["allowed_registries"],
+        "allowed_python_hosts": profile["allowed_python_hosts"],
+        "guideline": profile["guideline"],
+    }

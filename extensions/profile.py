@@ -1,0 +1,38 @@
+"""Platform profiles: the environment facts of an onboarding guideline, one YAML file a platform."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PLATFORMS_DIR = Path(__file__).resolve().parent.parent / "platforms"
+DEFAULT_PLATFORM = "agora"
+
+
+def available_platforms() -> list[str]:
+    """Names of the profiles shipped with the kit (`platforms/<name>.yml`)."""
+    return sorted(path.stem for path in PLATFORMS_DIR.glob("*.yml"))
+
+
+@cache
+def load_profile(name: str) -> dict[str, Any]:
+    """The profile called `name`; raises ValueError naming the available ones."""
+    if name not in available_platforms():
+        raise ValueError(
+            f"unknown platform {name!r}: choose one of {', '.join(available_platforms())} "
+            f"(profiles live in {PLATFORMS_DIR})"
+        )
+    return yaml.safe_load((PLATFORMS_DIR / f"{name}.yml").read_text(encoding="utf-8"))
+
+
+def environment_facts(profile: dict[str, Any], environment: str) -> dict[str, Any]:
+    """The environment's own facts merged over those of its generation (legacy or next-gen)."""
+    try:
+        env = profile["environments"][environment]
+    except KeyError:
+        choices = ", ".join(profile["environments"])
+        raise ValueError(f"unknown environment {environment!r}: choose one of {choices}") from None
+    return {**profile["generations"][env["generation"]], **env}

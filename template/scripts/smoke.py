@@ -1,0 +1,179 @@
+"""Prove the service answers correctly: locally, or deployed by any access path of the guideline.
+
+    python -m scripts.smoke --local                 # start the server here, check it, stop it
+    python -m scripts.smoke --target external       # guideline "External Access"
+    python -m scripts.smoke --target internal       # "Internal Access", from inside the cluster
+    python -m scripts.smoke --target gateway        # local gateway + Host header ("Internal Access")
+    python -m scripts.smoke --url http://host:port  # any base URL
+
+Checks: the model becomes ready (bounded wait), the sample in scripts/sample.json gets the
+expected predictions, and a malformed request gets a 4xx. Exits non-zero with the reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from scripts.service_facts import load_service
+
+SAMPLE = Path(__file__).with_name("sample.json")
+
+
+class SmokeFailure(Exception):
+    """The service did not answer as it should; the message says what was seen."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where to send requests: a base URL, and the Host header when going through a gateway."""
+
+    url: str
+    host_header: str | None = None
+
+    def describe(self) -> str:
+        return self.url + (f" (Host: {self.host_header})" if self.host_header else "")
+
+
+def resolve_target(service: dict[str, Any], target: str, gateway: str | None, host: str | None) -> Target:
+    """The guideline's endpoint for `target`, with the gateway address and Host overridable."""
+    endpoints = service["endpoints"]
+    if target == "gateway":
+        return Target(gateway or endpoints["local_gateway"], host or endpoints["gateway_host_header"])
+    return Target(endpoints[target], host)
+
+
+def v2_request(instances: list[list[float]]) -> dict[str, Any]:
+    flat = [value for row in instances for value in row]
+    shape = [len(instances), len(instances[0]) if instances else 0]
+    return {"inputs": [{"name": "input-0", "shape": shape, "datatype": "FP64", "data": flat}]}
+
+
+class SmokeClient:
+    """Talks V1 or V2 to one model at one target."""
+
+    def __init__(self, target: Target, model: str, protocol: str, timeout_s: float = 10.0) -> None:
+        headers = {"Host": target.host_header} if target.host_header else {}
+        self.http = httpx.Client(base_url=target.url, headers=headers, timeout=timeout_s)
+        self.model, self.protocol = model, protocol
+
+    def ready_path(self) -> str:
+        return f"/v1/models/{self.model}" if self.protocol == "v1" else f"/v2/models/{self.model}/ready"
+
+    def predict_path(self) -> str:
+        return f"/v1/models/{self.model}:predict" if self.protocol == "v1" else f"/v2/models/{self.model}/infer"
+
+    def wait_until_ready(self, timeout_s: float) -> None:
+        deadline, last = time.monotonic() + timeout_s, "no answer"
+        while time.monotonic() < deadline:
+            try:
+                response = self.http.get(self.ready_path())
+                if response.status_code == 200 and response.json().get("ready") in (True, "True"):
+                    return
+                last = f"HTTP {response.status_code}: {response.text[:200]}"
+            except httpx.HTTPError as error:
+                last = f"{type(error).__name__}: {error}"
+            time.sleep(0.5)
+        raise SmokeFailure(f"model {self.model!r} not ready after {timeout_s:.0f} s (last: {last})")
+
+    def predict(self, instances: list[list[float]]) -> list[Any]:
+        body = {"instances": instances} if self.protocol == "v1" else v2_request(instances)
+        response = self.http.post(self.predict_path(), json=body)
+        if response.status_code != 200:
+            raise SmokeFailure(f"predict returned HTTP {response.status_code}: {response.text[:300]}")
+        payload = response.json()
+        if self.protocol == "v1":
+            return list(payload["predictions"])
+        return list(payload["outputs"][0]["data"])
+
+    def malformed_status(self) -> int:
+        response = self.http.post(self.predict_path(), json={"not-instances": "oops"})
+        return response.status_code
+
+
+def run_smoke(client: SmokeClient, ready_timeout_s: float, requests: int = 1) -> list[float]:
+    """Every check in order; returns the prediction latencies in milliseconds."""
+    sample = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    client.wait_until_ready(ready_timeout_s)
+    latencies = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        predictions = client.predict(sample["instances"])
+        latencies.append((time.perf_counter() - started) * 1000)
+    if len(predictions) != len(sample["instances"]):
+        raise SmokeFailure(f"{len(sample['instances'])} instances sent, {len(predictions)} predictions back")
+    if "expected" in sample and predictions != sample["expected"]:
+        raise SmokeFailure(f"predictions {predictions} differ from expected {sample['expected']}")
+    status = client.malformed_status()
+    if not 400 <= status < 500:
+        raise SmokeFailure(f"a malformed request got HTTP {status}; expected a 4xx client error")
+    return latencies
+
+
+def percentile(values: list[float], pct: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[pct - 1] if len(values) > 1 else values[0]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--local", action="store_true", help="start the server on 127.0.0.1 and check it")
+    where.add_argument("--url", help="base URL of the service")
+    where.add_argument("--target", choices=["external", "internal", "gateway"], help="guideline endpoint")
+    parser.add_argument("--gateway", help="gateway base URL for --target gateway (default: from service.yaml)")
+    parser.add_argument("--host", help="Host header to send (default for --target gateway: from service.yaml)")
+    parser.add_argument("--protocol", choices=["v1", "v2"], help="default: the service's protocol")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for readiness")
+    parser.add_argument("--requests", type=int, default=1, help="predictions to send (latency report)")
+    parser.add_argument("--max-p95-ms", type=float, help="fail when p95 latency exceeds this")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    service = load_service()
+    protocol = args.protocol or service["protocol"]
+
+    def check(target: Target) -> list[float]:
+        return run_smoke(SmokeClient(target, service["model_name"], protocol), args.timeout, args.requests)
+
+    try:
+        if args.url:
+            target = Target(args.url, args.host)
+            latencies = check(target)
+        elif args.target:
+            target = resolve_target(service, args.target, args.gateway, args.host)
+            latencies = check(target)
+        else:
+            from scripts.local_server import LocalServer
+
+            with LocalServer() as server:
+                target = Target(server.url)
+                try:
+                    latencies = check(target)
+                except SmokeFailure as failure:
+                    raise SmokeFailure(f"{failure}\n--- server log ---\n{server.log_tail()}") from failure
+    except (SmokeFailure, RuntimeError, httpx.HTTPError) as failure:
+        print(f"SMOKE FAILED ({protocol}): {failure}", file=sys.stderr)
+        return 1
+    p50, p95, p99 = (percentile(latencies, pct) for pct in (50, 95, 99))
+    print(
+        f"SMOKE OK ({protocol}) {target.describe()}: {len(latencies)} predictions, "
+        f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms"
+    )
+    if args.max_p95_ms is not None and p95 > args.max_p95_ms:
+        print(f"SMOKE FAILED: p95 {p95:.1f} ms exceeds --max-p95-ms {args.max_p95_ms}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

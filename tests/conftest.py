@@ -1,0 +1,71 @@
+"""Fixtures for the kit's tests: render the template (in-process, through Copier's API) and run
+the rendered repo's own commands with this environment's Python."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from copier import run_copy
+
+KIT_ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_DIR = Path(os.environ.get("KSERVE_SCHEMA_DIR", KIT_ROOT.parent / "shared" / "kserve-schemas"))
+
+Render = Callable[..., Path]
+
+
+def render_into(destination: Path, **answers: Any) -> Path:
+    """Render the kit's working tree (HEAD plus uncommitted changes) with `answers` over the defaults."""
+    run_copy(str(KIT_ROOT), str(destination), data=answers, defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)
+    return destination
+
+
+@pytest.fixture(scope="session")
+def render(tmp_path_factory: pytest.TempPathFactory) -> Render:
+    """`render(**answers)`: a rendered service, rendered once per distinct answer set in the session."""
+    cache: dict[tuple[tuple[str, Any], ...], Path] = {}
+
+    def _render(**answers: Any) -> Path:
+        key = tuple(sorted(answers.items()))
+        if key not in cache:
+            cache[key] = render_into(tmp_path_factory.mktemp("service") / "repo", **answers)
+        return cache[key]
+
+    return _render
+
+
+@pytest.fixture(scope="session")
+def schema_dir() -> Path:
+    """KServe's CRD schemas (test data in ../shared); their absence is a failure, not a skip."""
+    if not (SCHEMA_DIR / "inferenceservice-v1beta1.strict.json").is_file():
+        pytest.fail(
+            f"KServe CRD schemas not found in {SCHEMA_DIR}: manifests cannot be checked against them. "
+            "Set KSERVE_SCHEMA_DIR to a directory holding <kind>-<version>.strict.json files."
+        )
+    return SCHEMA_DIR
+
+
+def load_manifest(repo: Path, name: str) -> dict[str, Any]:
+    return yaml.safe_load((repo / "k8s" / name).read_text(encoding="utf-8"))
+
+
+def run_make(
+    repo: Path, *targets: str, timeout: int = 600, check: bool = True, **variables: str
+) -> subprocess.CompletedProcess[str]:
+    """`make <targets>` in a rendered repo with this interpreter; with `check`, failures show the output."""
+    args = [f"{key}={value}" for key, value in {"PY": sys.executable, **variables}.items()]
+    result = subprocess.run(
+        ["make", "--no-print-directory", *targets, *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert not check or result.returncode == 0, f"make {' '.join(targets)} failed:\n{result.stdout}\n{result.stderr}"
+    return result

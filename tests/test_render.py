@@ -1,0 +1,130 @@
+"""Render answer sets and check the repo against the guideline and the real KServe CRD schemas."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import Render, load_manifest
+
+ANSWER_SETS: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "next-gen-cluster-local-v2": {"environment": "lab2", "visibility": "cluster-local", "protocol": "v2"},
+    "lab-pvc": {"environment": "lab", "model_storage": "pvc", "storage_uri": "pvc://models/iris"},
+    "baked-image-scale-to-zero": {"model_storage": "image", "min_replicas": 0, "max_replicas": 1},
+    "s3-without-vault": {"vault": False, "service_name": "fraud", "namespace": "risk", "owner": "risk-team"},
+}
+
+
+@pytest.fixture(params=list(ANSWER_SETS), scope="module")
+def repo(request: pytest.FixtureRequest, render: Render) -> Path:
+    return render(**ANSWER_SETS[request.param])
+
+
+def test_every_yaml_file_parses(repo: Path) -> None:
+    files = [*repo.rglob("*.yaml"), *repo.rglob("*.yml")]
+    assert len(files) >= 5
+    for path in files:
+        assert list(yaml.safe_load_all(path.read_text(encoding="utf-8"))), path
+
+
+def test_no_template_syntax_is_left_over(repo: Path) -> None:
+    for path in repo.rglob("*"):
+        if path.is_file() and path.suffix != ".jinja":
+            text = path.read_text(encoding="utf-8")
+            # The ServingRuntime's {{.Name}} and the Vault agent template are Go templates on purpose.
+            text = text.replace("{{.Name}}", "").replace("{{ .Data.data.", "").replace("{{- ", "")
+            assert "{{ " not in text and "{%" not in text, path
+
+
+def test_manifests_validate_against_the_kserve_crd_schemas(repo: Path, schema_dir: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "scripts.validate", "--schema-dir", str(schema_dir)],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 problem(s)" in result.stdout
+
+
+def test_kustomization_lists_exactly_the_manifests(repo: Path) -> None:
+    listed = set(load_manifest(repo, "kustomization.yaml")["resources"])
+    present = {path.name for path in (repo / "k8s").glob("*.yaml")} - {"kustomization.yaml"}
+    assert listed == present
+
+
+def test_environment_rules_of_the_guideline(repo: Path) -> None:
+    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text(encoding="utf-8"))
+    service = yaml.safe_load((repo / "service.yaml").read_text(encoding="utf-8"))
+    isvc = load_manifest(repo, "inference-service.yaml")
+    annotations = isvc["metadata"]["annotations"]
+    model = isvc["spec"]["predictor"]["model"]
+    # "Fix incompatibility with Istio CNI" (next-gen); the securityContext is set everywhere.
+    assert model["securityContext"]["allowPrivilegeEscalation"] is False
+    if answers["environment"] == "lab2":
+        assert annotations["serving.kserve.io/storage-initializer-uid"] == "1337"
+        assert service["endpoints"]["local_gateway"] == "http://knative-local-gateway.knative-serving.svc.cluster.local"
+        assert (repo / "k8s" / "workspace-setup.yaml").is_file()
+    else:
+        assert "serving.kserve.io/storage-initializer-uid" not in annotations
+        assert service["endpoints"]["local_gateway"] == "http://knative-local-gateway.istio-system.svc.cluster.local"
+        assert not (repo / "k8s" / "workspace-setup.yaml").exists()
+        assert "Unknown" in (repo / "README.md").read_text(encoding="utf-8")
+
+
+def test_visibility_rules_of_the_guideline(repo: Path) -> None:
+    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text(encoding="utf-8"))
+    labels = load_manifest(repo, "inference-service.yaml")["metadata"]["labels"]
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    external_host = f"{answers['service_name']}-predictor-{answers['namespace']}-lambda."
+    if answers["visibility"] == "cluster-local":
+        assert labels["networking.knative.dev/visibility"] == "cluster-local"
+        assert external_host not in readme
+    else:
+        assert "networking.knative.dev/visibility" not in labels
+        assert external_host in readme
+
+
+def test_vault_rules_of_the_guideline(repo: Path) -> None:
+    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text(encoding="utf-8"))
+    predictor = load_manifest(repo, "inference-service.yaml")["spec"]["predictor"]
+    runtime_annotations = load_manifest(repo, "serving-runtime.yaml")["spec"].get("annotations", {})
+    if answers.get("vault"):
+        account, binding = yaml.safe_load_all((repo / "k8s" / "service-account.yaml").read_text(encoding="utf-8"))
+        assert predictor["serviceAccountName"] == account["metadata"]["name"]
+        assert binding["kind"] == "ClusterRoleBinding"
+        assert binding["roleRef"]["name"] == "system:auth-delegator"
+        assert binding["subjects"][0]["name"] == account["metadata"]["name"]
+        assert runtime_annotations["vault.hashicorp.com/agent-inject"] == "true"
+        assert runtime_annotations["vault.hashicorp.com/agent-init-first"] == "true"
+    else:
+        assert "serviceAccountName" not in predictor
+        assert not (repo / "k8s" / "service-account.yaml").exists()
+        assert not any(key.startswith("vault.hashicorp.com") for key in runtime_annotations)
+
+
+def test_storage_rules(repo: Path) -> None:
+    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text(encoding="utf-8"))
+    model = load_manifest(repo, "inference-service.yaml")["spec"]["predictor"]["model"]
+    args = load_manifest(repo, "serving-runtime.yaml")["spec"]["containers"][0]["args"]
+    dockerfile = (repo / "Dockerfile").read_text(encoding="utf-8")
+    if answers["model_storage"] == "image":
+        assert "storageUri" not in model
+        assert "--model_dir=/opt/model" in args
+        assert "COPY model/ /opt/model/" in dockerfile
+    else:
+        assert model["storageUri"] == answers["storage_uri"]
+        assert "--model_dir=/mnt/models" in args
+        assert "COPY model/" not in dockerfile
+
+
+def test_image_is_on_an_allowed_registry(repo: Path) -> None:
+    service = yaml.safe_load((repo / "service.yaml").read_text(encoding="utf-8"))
+    image = load_manifest(repo, "serving-runtime.yaml")["spec"]["containers"][0]["image"]
+    assert image.split("/")[0] in service["policy"]["allowed_registries"]
