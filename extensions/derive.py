@@ -10,10 +10,35 @@ from typing import Any
 
 from extensions.profile import environment_facts, load_profile
 
+HTTP_PORT = 8080  # the port KServe routes to in the predictor container
 # What each runtime means to KServe and to the rendered repo. A new runtime is one entry here plus
-# its own files under template/ (see docs/architecture.md).
+# its own files under template/_runtimes/<runtime>/ (see docs/architecture.md). `{model_dir}` in
+# container arguments is replaced by where the model is in the container.
 RUNTIMES: dict[str, dict[str, Any]] = {
-    "sklearn": {"model_format": "sklearn", "http_port": 8080},
+    "sklearn": {
+        "model_format": "sklearn",
+        "model_artifacts": "`model/` (`model.joblib`)",
+        "supports_gpu": False,
+        "container_command": [],  # the image's ENTRYPOINT: python -m <package>
+        "container_args": ["--model_name={{.Name}}", "--model_dir={model_dir}", f"--http_port={HTTP_PORT}"],
+        # KServe's Python server has per-model readiness on both protocols.
+        "ready_paths": {"v1": "/v1/models/{model}", "v2": "/v2/models/{model}/ready"},
+    },
+    "torchserve": {
+        "model_format": "pytorch",
+        "model_artifacts": "`model-store/` and `config/` (`make train mar`)",
+        "supports_gpu": True,
+        "container_command": ["torchserve"],
+        "container_args": [
+            "--start",
+            "--foreground",
+            "--disable-token-auth",
+            "--model-store={model_dir}/model-store",
+            "--ts-config={model_dir}/config/config.properties",
+        ],
+        # TorchServe answers the V1/V2 inference routes itself but has only server-level readiness.
+        "ready_paths": {"v1": "/v2/health/ready", "v2": "/v2/health/ready"},
+    },
 }
 
 STORAGE_INITIALIZER_UID_ANNOTATION = "serving.kserve.io/storage-initializer-uid"
@@ -72,7 +97,8 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
     if env["storage_initializer_uid"] is not None:
         annotations[STORAGE_INITIALIZER_UID_ANNOTATION] = str(env["storage_initializer_uid"])
 
-    gpu = bool(answers.get("gpu"))
+    gpu = runtime["supports_gpu"] and bool(answers.get("gpu"))
+    model_dir = BAKED_MODEL_DIR if storage == "image" else MOUNTED_MODEL_DIR
     return {
         "package_name": name.replace("-", "_"),
         "generation": env["generation"],
@@ -92,16 +118,27 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         "isvc_annotations": annotations,
         "serving_runtime_name": f"{name}-{answers['runtime']}",
         "model_format": runtime["model_format"],
-        "http_port": runtime["http_port"],
+        "model_artifacts": runtime["model_artifacts"],
+        "http_port": HTTP_PORT,
+        "container_command": runtime["container_command"],
+        "container_args": [arg.replace("{model_dir}", model_dir) for arg in runtime["container_args"]],
+        "protocol_paths": {
+            protocol: {
+                "ready": runtime["ready_paths"][protocol].format(model=name),
+                "predict": predict.format(model=name),
+            }
+            for protocol, predict in (("v1", "/v1/models/{model}:predict"), ("v2", "/v2/models/{model}/infer"))
+        },
         "storage_uri": answers.get("storage_uri") if storage in ("s3", "pvc") else None,
-        "model_dir": BAKED_MODEL_DIR if storage == "image" else MOUNTED_MODEL_DIR,
+        "model_dir": model_dir,
         "service_account_name": f"{name}-vault" if vault else None,
         "pod_annotations": vault_annotations(answers) if vault else {},
         "auth_delegator_role": profile["vault"]["auth_delegator_role"],
         "gpu_resource": profile["gpu"]["resource"] if gpu else None,
+        "gpu_count": 1 if gpu else 0,
         "node_selector": profile["gpu"]["node_selector"] if gpu else {},
         "tolerations": profile["gpu"]["tolerations"] if gpu else [],
-        "base_image": profile["base_images"]["gpu" if gpu else "cpu"],
+        "base_image": profile["base_images"][answers["runtime"]]["gpu" if gpu else "cpu"],
         "allowed_registries": profile["allowed_registries"],
         "allowed_python_hosts": profile["allowed_python_hosts"],
         "guideline": profile["guideline"],

@@ -18,6 +18,8 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
     "lab-pvc": {"environment": "lab", "model_storage": "pvc", "storage_uri": "pvc://models/iris"},
     "baked-image-scale-to-zero": {"model_storage": "image", "min_replicas": 0, "max_replicas": 1},
     "s3-without-vault": {"vault": False, "service_name": "fraud", "namespace": "risk", "owner": "risk-team"},
+    "torchserve-gpu-vault-next-gen": {"runtime": "torchserve", "gpu": True, "environment": "lab2"},
+    "torchserve-cpu-baked-v2": {"runtime": "torchserve", "model_storage": "image", "protocol": "v2"},
 }
 
 
@@ -112,16 +114,57 @@ def test_vault_rules_of_the_guideline(repo: Path) -> None:
 def test_storage_rules(repo: Path) -> None:
     answers = yaml.safe_load((repo / ".copier-answers.yml").read_text(encoding="utf-8"))
     model = load_manifest(repo, "inference-service.yaml")["spec"]["predictor"]["model"]
-    args = load_manifest(repo, "serving-runtime.yaml")["spec"]["containers"][0]["args"]
+    args = " ".join(load_manifest(repo, "serving-runtime.yaml")["spec"]["containers"][0]["args"])
     dockerfile = (repo / "Dockerfile").read_text(encoding="utf-8")
     if answers["model_storage"] == "image":
         assert "storageUri" not in model
-        assert "--model_dir=/opt/model" in args
-        assert "COPY model/ /opt/model/" in dockerfile
+        assert "=/opt/model" in args and "/mnt/models" not in args
+        assert "COPY model" in dockerfile and "/opt/model/" in dockerfile
     else:
         assert model["storageUri"] == answers["storage_uri"]
-        assert "--model_dir=/mnt/models" in args
-        assert "COPY model/" not in dockerfile
+        assert "=/mnt/models" in args
+        assert "COPY model" not in dockerfile
+
+
+def test_gpu_rules(repo: Path) -> None:
+    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text(encoding="utf-8"))
+    predictor = load_manifest(repo, "inference-service.yaml")["spec"]["predictor"]
+    resources = predictor["model"]["resources"]
+    base_image = (repo / "Dockerfile").read_text(encoding="utf-8").split("\nFROM ", 1)[1].split()[0]
+    if answers.get("gpu"):
+        assert resources["requests"]["nvidia.com/gpu"] == resources["limits"]["nvidia.com/gpu"] == "1"
+        assert predictor["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+        assert predictor["tolerations"][0]["key"] == "nvidia.com/gpu"
+        assert base_image.endswith("-gpu")
+        assert "number_of_gpu=1" in (repo / "config" / "config.properties").read_text(encoding="utf-8")
+    else:
+        assert "nvidia.com/gpu" not in resources["limits"]
+        assert "nodeSelector" not in predictor
+        assert "gpu" not in base_image
+
+
+def test_runtime_files_are_exactly_the_runtimes_own(repo: Path) -> None:
+    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text(encoding="utf-8"))
+    package = repo / answers["service_name"].replace("-", "_")
+    torchserve_files = [package / "handler.py", package / "protocol.py", repo / "config" / "config.properties"]
+    torchserve_files.append(repo / "scripts" / "package_mar.py")
+    sklearn_files = [package / "__main__.py"]
+    expected, absent = (
+        (torchserve_files, sklearn_files) if answers["runtime"] == "torchserve" else (sklearn_files, torchserve_files)
+    )
+    assert all(path.is_file() for path in expected), expected
+    assert not any(path.exists() for path in absent), absent
+    assert not (repo / "_runtimes").exists()
+
+
+def test_torchserve_never_installs_dependencies_at_start_up(repo: Path) -> None:
+    """Guideline "Python Dependencies" and the FAQ: the mesh blocks pip in the pod."""
+    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text(encoding="utf-8"))
+    if answers["runtime"] == "torchserve":
+        config = (repo / "config" / "config.properties").read_text(encoding="utf-8")
+        assert "install_py_dep_per_model=false" in config
+        assert "--requirements-file" not in (repo / "scripts" / "package_mar.py").read_text(encoding="utf-8")
+        assert "TorchServe is no longer maintained upstream" in (repo / "README.md").read_text(encoding="utf-8")
 
 
 def test_image_is_on_an_allowed_registry(repo: Path) -> None:

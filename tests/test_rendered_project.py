@@ -15,6 +15,8 @@ pytestmark = pytest.mark.e2e
 PROJECTS = {
     "defaults": {},
     "next-gen-v2-baked": {"environment": "lab2", "protocol": "v2", "model_storage": "image"},
+    # GPU answers, run on CPU: the handler picks the device at run time.
+    "torchserve-gpu": {"runtime": "torchserve", "gpu": True, "service_name": "digits"},
 }
 
 
@@ -29,7 +31,7 @@ def test_its_own_tests_lint_and_validate_pass(repo: Path) -> None:
 
 
 def test_make_smoke_passes_on_v1_and_v2_against_a_real_local_server(repo: Path) -> None:
-    run_make(repo, "train")
+    run_make(repo, *(["train", "mar"] if (repo / "config" / "config.properties").exists() else ["train"]))
     for protocol in ("v1", "v2"):
         result = run_make(repo, "smoke", SMOKE_ARGS=f"--protocol {protocol} --requests 5")
         assert f"SMOKE OK ({protocol}) http://127.0.0.1:" in result.stdout

@@ -60,22 +60,18 @@ def v2_request(instances: list[list[float]]) -> dict[str, Any]:
 class SmokeClient:
     """Talks V1 or V2 to one model at one target."""
 
-    def __init__(self, target: Target, model: str, protocol: str, timeout_s: float = 10.0) -> None:
+    def __init__(self, target: Target, service: dict[str, Any], protocol: str, timeout_s: float = 10.0) -> None:
         headers = {"Host": target.host_header} if target.host_header else {}
         self.http = httpx.Client(base_url=target.url, headers=headers, timeout=timeout_s)
-        self.model, self.protocol = model, protocol
-
-    def ready_path(self) -> str:
-        return f"/v1/models/{self.model}" if self.protocol == "v1" else f"/v2/models/{self.model}/ready"
-
-    def predict_path(self) -> str:
-        return f"/v1/models/{self.model}:predict" if self.protocol == "v1" else f"/v2/models/{self.model}/infer"
+        self.model, self.protocol = service["model_name"], protocol
+        self.ready_path = service["paths"][protocol]["ready"]
+        self.predict_path = service["paths"][protocol]["predict"]
 
     def wait_until_ready(self, timeout_s: float) -> None:
         deadline, last = time.monotonic() + timeout_s, "no answer"
         while time.monotonic() < deadline:
             try:
-                response = self.http.get(self.ready_path())
+                response = self.http.get(self.ready_path)
                 if response.status_code == 200 and response.json().get("ready") in (True, "True"):
                     return
                 last = f"HTTP {response.status_code}: {response.text[:200]}"
@@ -86,7 +82,13 @@ class SmokeClient:
 
     def predict(self, instances: list[list[float]]) -> list[Any]:
         body = {"instances": instances} if self.protocol == "v1" else v2_request(instances)
-        response = self.http.post(self.predict_path(), json=body)
+        try:
+            response = self.http.post(self.predict_path, json=body)
+        except httpx.TimeoutException as error:
+            raise SmokeFailure(
+                f"predict got no answer in {self.http.timeout.read} s although the server reports ready: "
+                "its model worker is probably failing to start (see the server log)"
+            ) from error
         if response.status_code != 200:
             raise SmokeFailure(f"predict returned HTTP {response.status_code}: {response.text[:300]}")
         payload = response.json()
@@ -95,7 +97,7 @@ class SmokeClient:
         return list(payload["outputs"][0]["data"])
 
     def malformed_status(self) -> int:
-        response = self.http.post(self.predict_path(), json={"not-instances": "oops"})
+        response = self.http.post(self.predict_path, json={"not-instances": "oops"})
         return response.status_code
 
 
@@ -143,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     protocol = args.protocol or service["protocol"]
 
     def check(target: Target) -> list[float]:
-        return run_smoke(SmokeClient(target, service["model_name"], protocol), args.timeout, args.requests)
+        return run_smoke(SmokeClient(target, service, protocol), args.timeout, args.requests)
 
     try:
         if args.url:

@@ -1,4 +1,4 @@
-"""Shared fixtures: a freshly trained demo model and a real server process on 127.0.0.1."""
+"""Shared fixtures: freshly built model artifacts and a real server process on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ from pathlib import Path
 import pytest
 
 from scripts.local_server import LocalServer
-from training.train import train
+from scripts.runtime_server import build_artifacts
 
 
 @pytest.fixture(scope="session")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return train(tmp_path_factory.mktemp("model")).parent
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What `make train` (and `make mar` for TorchServe) produce, built in a temporary directory."""
+    return build_artifacts(tmp_path_factory.mktemp("model"))
 
 
 @pytest.fixture(scope="session")
-def server(model_dir: Path) -> Iterator[LocalServer]:
-    with LocalServer(model_dir=model_dir) as running:
+def server(artifacts: Path) -> Iterator[LocalServer]:
+    with LocalServer(artifacts) as running:
         yield running

@@ -22,14 +22,14 @@ def test_external_and_internal_urls_follow_the_guideline() -> None:
 def test_gateway_sends_the_host_header(server: LocalServer) -> None:
     target = resolve_target(SERVICE, "gateway", server.url, None)
     assert target.host_header == f"{SERVICE['name']}-predictor.{SERVICE['namespace']}"
-    client = SmokeClient(target, SERVICE["model_name"], SERVICE["protocol"])
-    run_smoke(client, ready_timeout_s=30)
-    response = client.http.get(client.ready_path())
+    client = SmokeClient(target, SERVICE, SERVICE["protocol"])
+    run_smoke(client, ready_timeout_s=60)
+    response = client.http.get(client.ready_path)
     assert response.request.headers["host"] == target.host_header
 
 
 def test_unreachable_service_fails_within_the_timeout() -> None:
-    client = SmokeClient(Target("http://127.0.0.1:9"), SERVICE["model_name"], "v1", timeout_s=0.5)
+    client = SmokeClient(Target("http://127.0.0.1:9"), SERVICE, "v1", timeout_s=0.5)
     with pytest.raises(SmokeFailure, match="not ready after 1 s"):
         run_smoke(client, ready_timeout_s=1)
 
