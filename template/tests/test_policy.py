@@ -1,0 +1,162 @@
+"""`make validate`'s platform policy: this repo passes, and each rule catches its own mistake."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from scripts.policy import RULES, Finding, Repo, policy_findings
+from scripts.service_facts import REPO_ROOT
+from scripts.validate import main as validate
+
+
+def test_this_repo_follows_the_policy() -> None:
+    assert policy_findings() == []
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Path:
+    """The files the policy reads, copied so a test can break them."""
+    for name in ("service.yaml", "Dockerfile", "pyproject.toml", ".hadolint.yaml"):
+        shutil.copy(REPO_ROOT / name, tmp_path / name)
+    shutil.copytree(REPO_ROOT / "k8s", tmp_path / "k8s")
+    if (REPO_ROOT / "config").is_dir():
+        shutil.copytree(REPO_ROOT / "config", tmp_path / "config")
+    return tmp_path
+
+
+def edit_yaml(path: Path, change: Callable[[list[dict[str, Any]]], None]) -> None:
+    documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+    change(documents)
+    path.write_text(yaml.safe_dump_all(documents), encoding="utf-8")
+
+
+def findings(root: Path, rule: Callable[[Repo], Any]) -> list[Finding]:
+    return list(rule(Repo(root)))
+
+
+def predictor(documents: list[dict[str, Any]]) -> dict[str, Any]:
+    return documents[0]["spec"]["predictor"]
+
+
+def test_every_rule_is_tested() -> None:
+    tested = {name.removeprefix("test_rule_") for name in globals() if name.startswith("test_rule_")}
+    assert tested == {rule.__name__ for rule in RULES}
+
+
+def test_rule_image_registries(copy: Path) -> None:
+    def move_image(docs: list[dict[str, Any]]) -> None:
+        docs[0]["spec"]["containers"][0]["image"] = "registry.example.com/team/model:1"
+
+    edit_yaml(copy / "k8s" / "serving-runtime.yaml", move_image)
+    [finding] = findings(copy, RULES[0])
+    assert "registry.example.com" in finding.message and finding.section == "Image Registries"
+
+
+def test_rule_python_package_hosts(copy: Path) -> None:
+    dockerfile = copy / "Dockerfile"
+    dockerfile.write_text(
+        dockerfile.read_text() + "RUN pip install --extra-index-url https://pkgs.example.com/simple extra\n"
+    )
+    [finding] = findings(copy, RULES[1])
+    assert "pkgs.example.com" in finding.message and finding.section == "Python Dependencies"
+
+
+def test_rule_no_start_up_installs(copy: Path) -> None:
+    (copy / "config").mkdir(exist_ok=True)
+    (copy / "config" / "config.properties").write_text("install_py_dep_per_model=true\n")
+    [finding] = findings(copy, RULES[2])
+    assert "install_py_dep_per_model=false" in finding.message and "FAQs" in finding.section
+
+
+def test_rule_visibility_label(copy: Path) -> None:
+    service = yaml.safe_load((copy / "service.yaml").read_text())
+    label = service["visibility_label"]
+
+    def flip(docs: list[dict[str, Any]]) -> None:
+        labels = docs[0]["metadata"]["labels"]
+        if labels.pop(label, None) is None:
+            labels[label] = "cluster-local"
+
+    edit_yaml(copy / "k8s" / "inference-service.yaml", flip)
+    [finding] = findings(copy, RULES[3])
+    assert label in finding.message and finding.section == "External Access"
+
+
+def test_rule_next_gen_istio_cni(copy: Path) -> None:
+    service_file = copy / "service.yaml"
+    service = yaml.safe_load(service_file.read_text())
+    service["policy"]["required_annotations"] = {"serving.kserve.io/storage-initializer-uid": "1337"}
+    service_file.write_text(yaml.safe_dump(service))
+
+    def drop(docs: list[dict[str, Any]]) -> None:
+        docs[0]["metadata"]["annotations"].pop("serving.kserve.io/storage-initializer-uid", None)
+        predictor(docs)["model"].pop("securityContext")
+
+    edit_yaml(copy / "k8s" / "inference-service.yaml", drop)
+    messages = [finding.message for finding in findings(copy, RULES[4])]
+    assert len(messages) == 2
+    assert "1337" in messages[0] and "allowPrivilegeEscalation: false" in messages[1]
+
+
+def test_rule_gpu_needs_gpu_image(copy: Path) -> None:
+    service = yaml.safe_load((copy / "service.yaml").read_text())
+    resource = service["policy"]["gpu_resource"]
+
+    def ask_for_gpu(docs: list[dict[str, Any]]) -> None:
+        predictor(docs)["model"]["resources"]["limits"][resource] = "1"
+
+    edit_yaml(copy / "k8s" / "inference-service.yaml", ask_for_gpu)
+    (copy / "Dockerfile").write_text("FROM docker.io/library/python:3.11-slim\nUSER 1000\n")
+    [finding] = findings(copy, RULES[5])
+    assert "not a CUDA image" in finding.message
+
+
+def test_rule_no_credentials(copy: Path) -> None:
+    (copy / "k8s" / "leak.yaml").write_text("apiVersion: v1\nkind: Secret\nmetadata: {name: s3}\nstringData: {k: v}\n")
+    # Built from pieces so that this file itself holds no credential-looking literal.
+    fake_key_id, fake_secret = "AKIA" + "IOSFODNN7EXAMPLE", "wJalrXUtnFEMI" + "K7MDENGbPxRfiCYEXAMPLEKEY"
+    (copy / "notes.txt").write_text(f"aws_secret_access_key = {fake_secret}\n{fake_key_id}\n")
+    sections = {finding.section for finding in findings(copy, RULES[6])}
+    messages = " ".join(finding.message for finding in findings(copy, RULES[6]))
+    assert sections == {"Credential for Storage Initializer"}
+    assert "AWS access key id" in messages and "secret value" in messages and "Secret with values" in messages
+
+
+def test_rule_non_root_with_limits(copy: Path) -> None:
+    def loosen(docs: list[dict[str, Any]]) -> None:
+        container = docs[0]["spec"]["containers"][0]
+        container.pop("securityContext")
+
+    edit_yaml(copy / "k8s" / "serving-runtime.yaml", loosen)
+    (copy / "Dockerfile").write_text((copy / "Dockerfile").read_text().replace("USER 1000", "USER root"))
+    messages = " ".join(finding.message for finding in findings(copy, RULES[7]))
+    assert "non-root USER" in messages and "runAsNonRoot" in messages and "allowPrivilegeEscalation" in messages
+
+
+def test_rule_vault_service_account(copy: Path) -> None:
+    def inject_without_account(docs: list[dict[str, Any]]) -> None:
+        docs[0]["spec"]["annotations"] = {"vault.hashicorp.com/agent-inject": "true"}
+
+    edit_yaml(copy / "k8s" / "serving-runtime.yaml", inject_without_account)
+    edit_yaml(copy / "k8s" / "inference-service.yaml", lambda docs: predictor(docs).pop("serviceAccountName", None))
+    messages = " ".join(finding.message for finding in findings(copy, RULES[8]))
+    assert "agent-init-first" in messages and "serviceAccountName" in messages
+
+
+def test_make_validate_names_the_file_and_the_fix(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def typo_and_bad_registry(docs: list[dict[str, Any]]) -> None:
+        docs[0]["spec"]["containers"][0]["image"] = "registry.example.com/x:1"
+        docs[0]["spec"]["containers"][0]["imagePullPolcy"] = "Always"
+
+    edit_yaml(copy / "k8s" / "serving-runtime.yaml", typo_and_bad_registry)
+    assert validate(["--repo", str(copy)]) == 1
+    errors = capsys.readouterr().err
+    assert "k8s/serving-runtime.yaml" in errors
+    assert "containers[0].imagePullPolcy: unknown field" in errors
+    assert "[guideline: Image Registries]" in errors
