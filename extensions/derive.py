@@ -43,6 +43,8 @@ RUNTIMES: dict[str, dict[str, Any]] = {
 
 STORAGE_INITIALIZER_UID_ANNOTATION = "serving.kserve.io/storage-initializer-uid"
 DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
+GUIDANCE_VERSION_LABEL = "kserve-template/guidance-version"
+KIT_VERSION_ANNOTATION = "kserve-template/kit-version"
 MOUNTED_MODEL_DIR = "/mnt/models"  # where KServe's storage initializer puts the model
 BAKED_MODEL_DIR = "/opt/model"  # where the Dockerfile copies the model when it is baked in
 
@@ -82,6 +84,8 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
     predictor = f"{name}-predictor"
     external_host = f"{predictor}-{namespace}-{profile['external_host_suffix']}.{env['domain']}"
     internal_host = f"{predictor}.{namespace}.svc.cluster.local"
+    # The kit's git tag (`git describe`) this repo was rendered or last updated from.
+    kit_version = (answers.get("_copier_answers") or {}).get("_commit") or "unversioned"
     storage = answers["model_storage"]
     vault = storage == "s3" and bool(answers.get("vault"))  # Vault holds the S3 credentials
 
@@ -89,6 +93,7 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         "app.kubernetes.io/name": name,
         "app.kubernetes.io/managed-by": "kserve-template",
         "team": answers["owner"],
+        GUIDANCE_VERSION_LABEL: profile["guidance_version"],
     }
     if answers["visibility"] == "cluster-local":
         labels[profile["visibility_label"]] = "cluster-local"
@@ -97,7 +102,11 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
     required_annotations = {}
     if env["storage_initializer_uid"] is not None:
         required_annotations[STORAGE_INITIALIZER_UID_ANNOTATION] = str(env["storage_initializer_uid"])
-    annotations = {DEPLOYMENT_MODE_ANNOTATION: profile["deployment_mode"], **required_annotations}
+    annotations = {
+        DEPLOYMENT_MODE_ANNOTATION: profile["deployment_mode"],
+        KIT_VERSION_ANNOTATION: kit_version,
+        **required_annotations,
+    }
 
     gpu = runtime["supports_gpu"] and bool(answers.get("gpu"))
     model_dir = BAKED_MODEL_DIR if storage == "image" else MOUNTED_MODEL_DIR
@@ -146,4 +155,6 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         "gpu_images": sorted(images["gpu"] for images in profile["base_images"].values() if "gpu" in images),
         "allowed_python_hosts": profile["allowed_python_hosts"],
         "guideline": profile["guideline"],
+        "guidance_version": profile["guidance_version"],
+        "kit_version": kit_version,
     }

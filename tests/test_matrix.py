@@ -32,7 +32,7 @@ def answer_matrix() -> dict[str, dict[str, Any]]:
             continue  # GPU is only asked for TorchServe
         answers = {
             "runtime": runtime, "environment": environment, "model_storage": storage, "visibility": visibility,
-            "gpu": gpu, "protocol": protocol,
+            "gpu": gpu, "inference_protocol": protocol,
         }  # fmt: skip
         if storage == "s3":
             answers["vault"] = vault

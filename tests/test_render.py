@@ -14,12 +14,12 @@ from tests.conftest import Render, load_manifest
 
 ANSWER_SETS: dict[str, dict[str, Any]] = {
     "defaults": {},
-    "next-gen-cluster-local-v2": {"environment": "lab2", "visibility": "cluster-local", "protocol": "v2"},
+    "next-gen-cluster-local-v2": {"environment": "lab2", "visibility": "cluster-local", "inference_protocol": "v2"},
     "lab-pvc": {"environment": "lab", "model_storage": "pvc", "storage_uri": "pvc://models/iris"},
     "baked-image-scale-to-zero": {"model_storage": "image", "min_replicas": 0, "max_replicas": 1},
     "s3-without-vault": {"vault": False, "service_name": "fraud", "namespace": "risk", "owner": "risk-team"},
     "torchserve-gpu-vault-next-gen": {"runtime": "torchserve", "gpu": True, "environment": "lab2"},
-    "torchserve-cpu-baked-v2": {"runtime": "torchserve", "model_storage": "image", "protocol": "v2"},
+    "torchserve-cpu-baked-v2": {"runtime": "torchserve", "model_storage": "image", "inference_protocol": "v2"},
 }
 
 

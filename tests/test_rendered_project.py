@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 
 PROJECTS = {
     "defaults": {},
-    "next-gen-v2-baked": {"environment": "lab2", "protocol": "v2", "model_storage": "image"},
+    "next-gen-v2-baked": {"environment": "lab2", "inference_protocol": "v2", "model_storage": "image"},
     # GPU answers, run on CPU: the handler picks the device at run time.
     "torchserve-gpu": {"runtime": "torchserve", "gpu": True, "service_name": "digits"},
 }
