@@ -155,6 +155,7 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         "gpu_images": sorted(images["gpu"] for images in profile["base_images"].values() if "gpu" in images),
         "allowed_python_hosts": profile["allowed_python_hosts"],
         "guideline": profile["guideline"],
+        "guideline_url": profile["guideline_url"],
         "guidance_version": profile["guidance_version"],
         "kit_version": kit_version,
     }

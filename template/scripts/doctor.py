@@ -1,0 +1,218 @@
+"""`make doctor`: read the InferenceService, its pods, container states and events, and map what is
+wrong to the onboarding guideline's FAQs and known fixes. Each finding says what was seen, the fix,
+and where the guideline explains it.
+
+    python -m scripts.doctor [--snapshot DIR] [--record DIR]
+    exit 0: nothing wrong found, 1: findings, 2: cannot read the cluster or snapshot
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scripts.cluster import ClusterUnavailable, Snapshot, read, record_snapshot
+from scripts.policy import registry_of
+from scripts.service_facts import REPO_ROOT, load_service
+from scripts.status import KNOWN_ISSUE, conditions, ready_despite_unknown
+
+STORAGE_INITIALIZER, VAULT_AGENT_INIT, SERVER = "storage-initializer", "vault-agent-init", "kserve-container"
+UID_ANNOTATION = "serving.kserve.io/storage-initializer-uid"
+ISTIO_CNI = "Fix incompatibility with Istio CNI"
+PULL_FAILURES = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName"}
+TAG_RESOLUTION = re.compile(r"(?i)(resolv\w* (image|tag)|to digest|unable to fetch image)")
+CONNECTION = re.compile(r"(?i)(connect|timed? ?out|unreachable|connection reset|EndpointConnectionError|no route)")
+
+
+@dataclass(frozen=True)
+class Finding:
+    title: str
+    seen: str
+    fix: str
+    section: str  # guideline section title; the link is built from it
+
+    def render(self, guideline_url: str) -> str:
+        link = f"{guideline_url}#{anchor(self.section)}"
+        return f"[{self.title}]\n  seen: {self.seen}\n  fix:  {self.fix}\n  docs: {link}"
+
+
+def anchor(title: str) -> str:
+    """The Markdown heading anchor of a guideline section (GitHub/TechDocs style)."""
+    return re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
+
+
+def _container_states(snapshot: Snapshot, name: str) -> Iterator[tuple[str, Any]]:
+    for pod in snapshot.pods:
+        statuses = [*(pod.status.init_container_statuses or []), *(pod.status.container_statuses or [])]
+        for status in statuses:
+            if status.name == name:
+                yield pod.metadata.name, status
+
+
+def _failure(status: Any) -> str | None:
+    """How a container is failing (waiting in a back-off, or exited non-zero), else None."""
+    state, last = status.state, status.last_state
+    if state and state.waiting and state.waiting.reason in {"CrashLoopBackOff", "Error", *PULL_FAILURES}:
+        message = state.waiting.message or ""
+        terminated = last.terminated if last else None
+        if terminated and terminated.exit_code:
+            message = f"exit {terminated.exit_code}: {terminated.message or terminated.reason}"
+        return f"{state.waiting.reason} ({message})" if message else state.waiting.reason
+    if state and state.terminated and state.terminated.exit_code:
+        return f"exit {state.terminated.exit_code}: {state.terminated.message or state.terminated.reason}"
+    return None
+
+
+def storage_initializer(snapshot: Snapshot, service: dict[str, Any]) -> Iterator[Finding]:
+    section = "A storage initializer container cannot start"
+    for pod, status in _container_states(snapshot, STORAGE_INITIALIZER):
+        failure = _failure(status)
+        if failure is None:
+            continue
+        seen = f"init container {STORAGE_INITIALIZER} of pod {pod}: {failure}"
+        annotations = snapshot.isvc.get("metadata", {}).get("annotations") or {}
+        if service["generation"] == "next-gen" and annotations.get(UID_ANNOTATION) != "1337":
+            fix = (
+                f'add the annotation {UID_ANNOTATION}: "1337" and allowPrivilegeEscalation: false '
+                "(k8s/inference-service.yaml has them: redeploy with `make deploy`); with Istio CNI the "
+                "init container cannot reach storage before Envoy is ready"
+            )
+            yield Finding("storage initializer cannot start (Istio CNI)", seen, fix, ISTIO_CNI)
+        elif service["generation"] == "next-gen" and CONNECTION.search(failure):
+            fix = (
+                "a connection failure on next-gen: check the UID 1337 annotation reached the pod "
+                "(`kubectl get pod -o yaml`) and that the namespace's workspace setup allows egress to storage"
+            )
+            yield Finding("storage initializer cannot reach storage", seen, fix, ISTIO_CNI)
+        else:
+            vault = service.get("vault")
+            where = f"in Vault at {vault['secret_path']}" if vault else "in the storage credentials secret"
+            fix = f"the credentials for {service.get('storage_uri')} are invalid or missing: check them {where}"
+            yield Finding("storage initializer cannot start (credentials)", seen, fix, section)
+
+
+def vault_injection(snapshot: Snapshot, service: dict[str, Any]) -> Iterator[Finding]:
+    vault = service.get("vault")
+    if not vault:
+        return
+    section = "Credential for Storage Initializer"
+    for event in snapshot.events:
+        if event.reason == "FailedCreate" and "serviceaccount" in (event.message or "").lower():
+            fix = f"create service account {vault['service_account']}: `make deploy` applies k8s/service-account.yaml"
+            yield Finding("Vault service account missing", event.message or "", fix, section)
+    for pod in snapshot.pods:
+        init_names = {container.name for container in pod.spec.init_containers or []}
+        if VAULT_AGENT_INIT not in init_names:
+            fix = (
+                "the Vault Agent was not injected: check that the ServingRuntime's spec.annotations "
+                "(vault.hashicorp.com/agent-inject) are deployed, the pod uses service account "
+                f"{vault['service_account']}, and the Vault injector webhook serves this namespace"
+            )
+            yield Finding("Vault injection missing", f"pod {pod.metadata.name} has no {VAULT_AGENT_INIT}", fix, section)
+    for pod, status in _container_states(snapshot, VAULT_AGENT_INIT):
+        if failure := _failure(status):
+            fix = (
+                f"Vault login failed: the role {vault['role']} must be bound to service account "
+                f"{vault['service_account']}, which needs the {vault['auth_delegator_role']} cluster role "
+                "(k8s/service-account.yaml); ask the Agora DevRel team to check the Vault role"
+            )
+            yield Finding("Vault agent cannot log in", f"{VAULT_AGENT_INIT} of pod {pod}: {failure}", fix, section)
+
+
+def image_pull(snapshot: Snapshot, service: dict[str, Any]) -> Iterator[Finding]:
+    allowed = service["policy"]["allowed_registries"]
+    seen, images = [], set()
+    for kind, condition in conditions(snapshot.isvc).items():
+        message = condition.get("message") or ""
+        if TAG_RESOLUTION.search(message):
+            seen.append(f"{kind}: {message}")
+            images.update(re.findall(r'image "([^"]+)"', message))
+    for pod in snapshot.pods:
+        for status in pod.status.container_statuses or []:
+            if status.state and status.state.waiting and status.state.waiting.reason in PULL_FAILURES:
+                seen.append(f"pod {pod.metadata.name} {status.name}: {status.state.waiting.reason} {status.image}")
+                images.add(status.image)
+    if not seen:
+        return
+    outside = sorted(image for image in images if registry_of(image) not in allowed)
+    if outside:
+        fix = (
+            f"push {', '.join(outside)} to an allowed registry ({', '.join(allowed)}): Knative resolves tags only there"
+        )
+    else:
+        fix = "the registry is allowed: check the image and tag exist (`make push`) and the pull credentials"
+    yield Finding("image cannot be pulled or resolved", "; ".join(seen), fix, "Image Registries")
+
+
+def api_unreachable(snapshot: Snapshot, service: dict[str, Any]) -> Iterator[Finding]:
+    section = "An InferenceService pod is running, but its model API service is not accessible"
+    for pod, status in _container_states(snapshot, SERVER):
+        running = status.state and status.state.running
+        probes = [event for event in snapshot.events_for(pod) if event.reason == "Unhealthy"]
+        if running and not status.ready and (probes or status.restart_count):
+            seen = f"pod {pod}: {SERVER} running but not ready, {status.restart_count} restarts"
+            if probes:
+                seen += f"; {probes[-1].message}"
+            fix = (
+                "the model server is probably failing to install Python packages at start-up, which the mesh "
+                f"blocks outside {', '.join(service['policy']['allowed_python_hosts'])}: install every dependency "
+                "in the Dockerfile (this repo does) and, for TorchServe, keep install_py_dep_per_model=false"
+            )
+            yield Finding("pod running, model API not reachable", seen, fix, section)
+
+
+def route_status(snapshot: Snapshot, service: dict[str, Any]) -> Iterator[Finding]:
+    if ready_despite_unknown(snapshot, service):
+        return  # the known issue: nothing to fix
+    ready = conditions(snapshot.isvc).get("Ready", {})
+    if ready.get("status") == "Unknown" and service["generation"] == "legacy":
+        fix = "Ready is Unknown but the route is not ready yet either: wait, then look at the findings above"
+        yield Finding("InferenceService not ready yet", f"Ready=Unknown ({ready.get('message')})", fix, KNOWN_ISSUE)
+
+
+CHECKS: list[Callable[[Snapshot, dict[str, Any]], Iterator[Finding]]] = [
+    storage_initializer,
+    vault_injection,
+    image_pull,
+    api_unreachable,
+    route_status,
+]
+
+
+def diagnose(snapshot: Snapshot, service: dict[str, Any]) -> list[Finding]:
+    return [finding for check in CHECKS for finding in check(snapshot, service)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--snapshot", type=Path, help="read a recorded snapshot instead of the cluster")
+    parser.add_argument("--record", type=Path, help="also save what was read into this directory")
+    args = parser.parse_args(argv)
+    service = load_service(REPO_ROOT / "service.yaml")
+    try:
+        snapshot = read(service, args.snapshot)
+    except ClusterUnavailable as error:
+        print(f"doctor: cannot read {service['name']} in {service['namespace']}: {error}", file=sys.stderr)
+        return 2
+    if args.record:
+        record_snapshot(snapshot, args.record)
+    findings = diagnose(snapshot, service)
+    for finding in findings:
+        print(finding.render(service["guideline_url"]))
+    if not findings:
+        note = (
+            " (Ready is Unknown: a known issue of legacy environments, not a fault)"
+            if ready_despite_unknown(snapshot, service)
+            else ""
+        )
+        print(f"doctor: nothing wrong found for {service['name']}{note}")
+    return 1 if findings else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
