@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sys
 from pathlib import Path
@@ -63,30 +64,78 @@ def to_yaml(value: Any, indent: int = 0) -> str:
     return "\n".join(" " * indent + line for line in text.splitlines())
 
 
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _printable(character: str) -> bool:
+    """Characters YAML allows unescaped (YAML 1.1 "printable", BOM excluded)."""
+    code = ord(character)
+    return (
+        0x20 <= code <= 0x7E
+        or 0xA0 <= code <= 0xD7FF
+        or 0xE000 <= code <= 0xFFFD
+        and code != 0xFEFF
+        or 0x10000 <= code <= 0x10FFFF
+    )
+
+
+def quoted(value: Any) -> str:
+    """A double-quoted string literal that YAML, TOML and Python all read back as exactly `value`.
+
+    Jinja's `tojson` writes characters outside the BMP as surrogate pairs, which TOML rejects and
+    Python and YAML decode into two broken characters; this escapes only what must be escaped.
+    None becomes YAML's `null`.
+    """
+    if value is None:
+        return "null"
+    parts = []
+    for character in str(value):
+        if character in _ESCAPES:
+            parts.append(_ESCAPES[character])
+        elif _printable(character):
+            parts.append(character)
+        elif ord(character) <= 0xFFFF:
+            parts.append(f"\\u{ord(character):04x}")
+        else:
+            parts.append(f"\\U{ord(character):08x}")
+    return '"' + "".join(parts) + '"'
+
+
+@functools.cache
+def _choices(platform: str) -> tuple[str, str]:
+    """The `platform` and `environment` question choices, as the YAML (JSON) text copier.yml reads."""
+    environments = profile.load_profile(platform)["environments"]
+    return json.dumps(list(profile.available_platforms())), json.dumps(
+        {f"{env} ({facts['generation']})": env for env, facts in environments.items()}
+    )
+
+
 class ContextUpdater(ContextHook):
-    """Adds `platform_profile`, the question choices it defines, and `kit` (derived values)."""
+    """Adds `platform_profile`, the question choices it defines, and `kit` (derived values).
+
+    Copier calls this for every string it renders (hundreds per copy): keep it cheap.
+    """
 
     def hook(self, context: dict[str, Any]) -> None:
-        context["platform_choices"] = json.dumps(profile.available_platforms())
+        platform = context.get("platform") or profile.DEFAULT_PLATFORM
         try:
-            platform_profile = profile.load_profile(context.get("platform") or profile.DEFAULT_PLATFORM)
+            context["platform_choices"], context["environment_choices"] = _choices(platform)
         except ValueError:
+            context["platform_choices"] = _choices(profile.DEFAULT_PLATFORM)[0]
             return  # the platform question's validator reports it
-        context["platform_profile"] = platform_profile
-        context["environment_choices"] = json.dumps(
-            {f"{env} ({facts['generation']})": env for env, facts in platform_profile["environments"].items()}
-        )
+        context["platform_profile"] = profile.load_profile(platform)
         # While questions are still being asked, not every answer exists yet: no `kit` then.
         with contextlib.suppress(KeyError, ValueError):
             context["kit"] = derive.derive(context)
 
 
 class KitFilters(Extension):
-    """Validators (each returns "" or an error message) and `toyaml` for templates."""
+    """Validators (each returns "" or an error message), and `toyaml` and `quoted` for templates."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         environment.filters["toyaml"] = to_yaml
+        environment.filters["quoted"] = quoted
         for name in (
             "platform_error",
             "service_name_error",

@@ -12,7 +12,7 @@ from extensions.profile import environment_facts, load_profile
 
 HTTP_PORT = 8080  # the port KServe routes to in the predictor container
 # What each runtime means to KServe and to the rendered repo. A new runtime is one entry here plus
-# its own files under template/_runtimes/<runtime>/ (see docs/architecture.md). `{model_dir}` in
+# its own files under runtimes/<runtime>/ (see docs/architecture.md). `{model_dir}` in
 # container arguments is replaced by where the model is in the container.
 RUNTIMES: dict[str, dict[str, Any]] = {
     "sklearn": {

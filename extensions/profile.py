@@ -12,9 +12,10 @@ PLATFORMS_DIR = Path(__file__).resolve().parent.parent / "platforms"
 DEFAULT_PLATFORM = "agora"
 
 
-def available_platforms() -> list[str]:
+@cache
+def available_platforms() -> tuple[str, ...]:
     """Names of the profiles shipped with the kit (`platforms/<name>.yml`)."""
-    return sorted(path.stem for path in PLATFORMS_DIR.glob("*.yml"))
+    return tuple(sorted(path.stem for path in PLATFORMS_DIR.glob("*.yml")))
 
 
 @cache

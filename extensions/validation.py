@@ -23,6 +23,7 @@ DESCRIPTION_MAX = 200
 
 
 def platform_error(platform: str) -> str:
+    """A profile that exists in platforms/."""
     if platform not in available_platforms():
         return f"Unknown platform {platform!r}: choose one of {', '.join(available_platforms())} (platforms/*.yml)"
     return ""
@@ -100,10 +101,13 @@ def label_value_error(what: str, value: str) -> str:
 
 
 def description_error(description: str) -> str:
+    """One printable line of at most 200 characters."""
     if not description.strip():
         return "The description is required: one sentence on what the model does"
     if "\n" in description or "\r" in description:
         return "The description must be a single line"
+    if not description.isprintable():
+        return "The description must contain only printable characters (no control characters)"
     if len(description) > DESCRIPTION_MAX:
         return f"The description is {len(description)} characters; keep it under {DESCRIPTION_MAX}"
     return ""

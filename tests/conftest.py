@@ -4,6 +4,7 @@ the rendered repo's own commands with this environment's Python."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -49,6 +50,13 @@ def schema_dir() -> Path:
             "Set KSERVE_SCHEMA_DIR to a directory holding <kind>-<version>.strict.json files."
         )
     return SCHEMA_DIR
+
+
+def working_copy(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of a cached render for tests that build, train or edit in it (renders are shared)."""
+    destination = tmp_path_factory.mktemp("work") / repo.name
+    shutil.copytree(repo, destination)
+    return destination
 
 
 def load_manifest(repo: Path, name: str) -> dict[str, Any]:

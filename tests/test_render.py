@@ -148,13 +148,13 @@ def test_runtime_files_are_exactly_the_runtimes_own(repo: Path) -> None:
     package = repo / answers["service_name"].replace("-", "_")
     torchserve_files = [package / "handler.py", package / "protocol.py", repo / "config" / "config.properties"]
     torchserve_files.append(repo / "scripts" / "package_mar.py")
-    sklearn_files = [package / "__main__.py"]
+    sklearn_files = [package / "__main__.py", package / "limits.py"]
     expected, absent = (
         (torchserve_files, sklearn_files) if answers["runtime"] == "torchserve" else (sklearn_files, torchserve_files)
     )
     assert all(path.is_file() for path in expected), expected
     assert not any(path.exists() for path in absent), absent
-    assert not (repo / "_runtimes").exists()
+    assert not (repo / "runtimes").exists()
 
 
 def test_torchserve_never_installs_dependencies_at_start_up(repo: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import KIT_ROOT, Render, run_make
+from tests.conftest import KIT_ROOT, Render, run_make, working_copy
 
 pytestmark = pytest.mark.e2e
 
@@ -21,8 +21,8 @@ PROJECTS = {
 
 
 @pytest.fixture(params=list(PROJECTS), scope="module")
-def repo(request: pytest.FixtureRequest, render: Render) -> Path:
-    return render(**PROJECTS[request.param])
+def repo(request: pytest.FixtureRequest, render: Render, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return working_copy(render(**PROJECTS[request.param]), tmp_path_factory)
 
 
 def test_its_own_tests_lint_and_validate_pass(repo: Path) -> None:

@@ -21,7 +21,7 @@ from extensions.migrations.rename_answer import rename_answer
 from extensions.migrations.rename_label import rename_label
 from tests.conftest import KIT_ROOT, run_make
 
-KIT_FILES = ["copier.yml", "extensions", "platforms", "template"]
+KIT_FILES = ["copier.yml", "extensions", "platforms", "runtimes", "template"]
 OLD_GUIDANCE, NEW_GUIDANCE = "2026.08", "2026.11"
 
 
@@ -50,7 +50,7 @@ def copy_kit(destination: Path) -> None:
 
 def make_v0_1_0(kit: Path) -> None:
     """Turn today's kit back into v0.1.0 where v0.2.0's migrations care."""
-    for path in [kit / "copier.yml", *(kit / "template").rglob("*.jinja")]:
+    for path in [kit / "copier.yml", *(kit / "template").rglob("*.jinja"), *(kit / "runtimes").rglob("*.*")]:
         path.write_text(path.read_text(encoding="utf-8").replace("inference_protocol", "protocol"), encoding="utf-8")
     profile = kit / "platforms" / "agora.yml"
     profile.write_text(profile.read_text().replace(f'"{NEW_GUIDANCE}"', f'"{OLD_GUIDANCE}"'), encoding="utf-8")

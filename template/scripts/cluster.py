@@ -1,8 +1,7 @@
 """What the cluster says about this service: its InferenceService, predictor pods and their events.
 
-Read live with the kubernetes Python client (your kubeconfig), or from a snapshot directory of
-`kubectl get -o json` output (`inferenceservice.json`, `pods.json`, `events.json`), which
-`make status` / `make doctor` can also record for the platform team: SNAPSHOT=<dir> RECORD=1.
+Read live with the kubernetes Python client (your kubeconfig), or from a snapshot file that
+`make status` / `make doctor` record (RECORD=<file>) for the platform team to read (SNAPSHOT=<file>).
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from kubernetes import client, config
 
 ISVC_GROUP, ISVC_VERSION, ISVC_PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
 ISVC_POD_LABEL = "serving.kserve.io/inferenceservice"
-SNAPSHOT_FILES = {"isvc": "inferenceservice.json", "pods": "pods.json", "events": "events.json"}
 
 
 class ClusterUnavailable(Exception):
@@ -63,41 +61,40 @@ def read_live(name: str, namespace: str) -> Snapshot:
     return Snapshot(isvc, pods, events)
 
 
-def read_snapshot(directory: Path) -> Snapshot:
-    """A recorded snapshot, deserialised by the kubernetes client exactly as API responses are."""
+def read_snapshot(path: Path) -> Snapshot:
+    """A recorded snapshot: one `kind: List` JSON file holding the InferenceService, its pods and
+    their events, as the API returns them. Pods and events are deserialised by the kubernetes
+    client exactly as API responses are."""
+    if not path.is_file():
+        raise ClusterUnavailable(f"no snapshot file {path}")
+    items = json.loads(path.read_text(encoding="utf-8")).get("items", [])
     deserializer = client.ApiClient()
 
-    def text(key: str) -> str | None:
-        path = directory / SNAPSHOT_FILES[key]
-        return path.read_text(encoding="utf-8") if path.is_file() else None
+    def typed(item: dict[str, Any], response_type: str) -> Any:
+        return deserializer.deserialize(json.dumps(item), response_type, "application/json")
 
-    isvc = text("isvc")
-    if isvc is None:
-        raise ClusterUnavailable(f"snapshot {directory} has no {SNAPSHOT_FILES['isvc']}")
-    pods, events = text("pods"), text("events")
+    isvcs = [item for item in items if item.get("kind") == "InferenceService"]
+    if not isvcs:
+        raise ClusterUnavailable(f"snapshot {path} holds no InferenceService")
     return Snapshot(
-        json.loads(isvc),
-        deserializer.deserialize(pods, "V1PodList", "application/json").items if pods else [],
-        deserializer.deserialize(events, "CoreV1EventList", "application/json").items if events else [],
+        isvcs[0],
+        [typed(item, "V1Pod") for item in items if item.get("kind") == "Pod"],
+        [typed(item, "CoreV1Event") for item in items if item.get("kind") == "Event"],
     )
 
 
-def record_snapshot(snapshot: Snapshot, directory: Path) -> None:
-    """Write a snapshot that read_snapshot (and `kubectl`-shaped tooling) can read back."""
+def record_snapshot(snapshot: Snapshot, path: Path) -> None:
+    """Write a snapshot file that read_snapshot reads back (kinds set, as `kubectl get -o json` has them)."""
     serializer = client.ApiClient()
-    directory.mkdir(parents=True, exist_ok=True)
-    lists = {
-        "isvc": snapshot.isvc,
-        "pods": {"apiVersion": "v1", "kind": "List", "items": serializer.sanitize_for_serialization(snapshot.pods)},
-        "events": {
-            "apiVersion": "v1",
-            "kind": "List",
-            "items": serializer.sanitize_for_serialization(snapshot.events),
-        },
-    }
-    for key, value in lists.items():
-        (directory / SNAPSHOT_FILES[key]).write_text(json.dumps(value, indent=2), encoding="utf-8")
+    pods = [{"apiVersion": "v1", "kind": "Pod", **serializer.sanitize_for_serialization(pod)} for pod in snapshot.pods]
+    events = [
+        {"apiVersion": "v1", "kind": "Event", **serializer.sanitize_for_serialization(event)}
+        for event in snapshot.events
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {"apiVersion": "v1", "kind": "List", "items": [snapshot.isvc, *pods, *events]}
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
-def read(service: dict[str, Any], snapshot_dir: Path | None) -> Snapshot:
-    return read_snapshot(snapshot_dir) if snapshot_dir else read_live(service["name"], service["namespace"])
+def read(service: dict[str, Any], snapshot: Path | None) -> Snapshot:
+    return read_snapshot(snapshot) if snapshot else read_live(service["name"], service["namespace"])

@@ -2,7 +2,7 @@
 wrong to the onboarding guideline's FAQs and known fixes. Each finding says what was seen, the fix,
 and where the guideline explains it.
 
-    python -m scripts.doctor [--snapshot DIR] [--record DIR]
+    python -m scripts.doctor [--snapshot FILE] [--record FILE]
     exit 0: nothing wrong found, 1: findings, 2: cannot read the cluster or snapshot
 """
 
@@ -190,8 +190,8 @@ def diagnose(snapshot: Snapshot, service: dict[str, Any]) -> list[Finding]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--snapshot", type=Path, help="read a recorded snapshot instead of the cluster")
-    parser.add_argument("--record", type=Path, help="also save what was read into this directory")
+    parser.add_argument("--snapshot", type=Path, help="read a recorded snapshot file instead of the cluster")
+    parser.add_argument("--record", type=Path, help="also save what was read into this snapshot file")
     args = parser.parse_args(argv)
     service = load_service(REPO_ROOT / "service.yaml")
     try:

@@ -18,6 +18,7 @@ import json
 import statistics
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,15 +116,31 @@ class SmokeClient:
         return response.status_code
 
 
-def run_smoke(client: SmokeClient, ready_timeout_s: float, requests: int = 1) -> list[float]:
-    """Every check in order; returns the prediction latencies in milliseconds."""
+@dataclass(frozen=True)
+class Report:
+    """What a run measured: prediction latencies (ms), errors, wall time."""
+
+    latencies_ms: list[float]
+    errors: int
+    wall_s: float
+
+    def summary(self) -> dict[str, float | int]:
+        values = self.latencies_ms
+        return {
+            "requests": len(values) + self.errors,
+            "errors": self.errors,
+            "p50_ms": round(percentile(values, 50), 3),
+            "p95_ms": round(percentile(values, 95), 3),
+            "p99_ms": round(percentile(values, 99), 3),
+            "requests_per_s": round((len(values) + self.errors) / self.wall_s, 1),
+        }
+
+
+def run_smoke(client: SmokeClient, ready_timeout_s: float, requests: int = 1, concurrency: int = 1) -> Report:
+    """Every check in order, then `requests` predictions from `concurrency` threads."""
     sample = json.loads(SAMPLE.read_text(encoding="utf-8"))
     client.wait_until_ready(ready_timeout_s)
-    latencies = []
-    for _ in range(requests):
-        started = time.perf_counter()
-        predictions = client.predict(sample["instances"])
-        latencies.append((time.perf_counter() - started) * 1000)
+    predictions = client.predict(sample["instances"])
     if len(predictions) != len(sample["instances"]):
         raise SmokeFailure(f"{len(sample['instances'])} instances sent, {len(predictions)} predictions back")
     if "expected" in sample and predictions != sample["expected"]:
@@ -131,11 +148,30 @@ def run_smoke(client: SmokeClient, ready_timeout_s: float, requests: int = 1) ->
     status = client.malformed_status()
     if not 400 <= status < 500:
         raise SmokeFailure(f"a malformed request got HTTP {status}; expected a 4xx client error")
-    return latencies
+
+    def timed(_: int) -> float | str:
+        started = time.perf_counter()
+        try:
+            client.predict(sample["instances"])
+        except (SmokeFailure, httpx.HTTPError) as error:
+            return str(error)
+        return (time.perf_counter() - started) * 1000
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        results = list(pool.map(timed, range(requests)))
+    report = Report([r for r in results if isinstance(r, float)], sum(isinstance(r, str) for r in results),
+                    time.perf_counter() - started)  # fmt: skip
+    if report.errors:
+        first = next(r for r in results if isinstance(r, str))
+        raise SmokeFailure(f"{report.errors} of {requests} predictions failed; first: {first}")
+    return report
 
 
 def percentile(values: list[float], pct: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[pct - 1] if len(values) > 1 else values[0]
+    if len(values) < 2:
+        return values[0] if values else 0.0
+    return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -150,6 +186,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--protocol", choices=["v1", "v2"], help="default: the service's protocol")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for readiness")
     parser.add_argument("--requests", type=int, default=1, help="predictions to send (latency report)")
+    parser.add_argument("--concurrency", type=int, default=1, help="threads sending them")
+    parser.add_argument("--json", action="store_true", help="print the latency report as JSON")
     parser.add_argument("--max-p95-ms", type=float, help="fail when p95 latency exceeds this")
     parser.add_argument("--max-p99-ms", type=float, help="fail when p99 latency exceeds this")
     return parser.parse_args(argv)
@@ -160,34 +198,38 @@ def main(argv: list[str] | None = None) -> int:
     service = load_service()
     protocol = args.protocol or service["protocol"]
 
-    def check(target: Target) -> list[float]:
-        return run_smoke(SmokeClient(target, service, protocol), args.timeout, args.requests)
+    def check(target: Target) -> Report:
+        return run_smoke(SmokeClient(target, service, protocol), args.timeout, args.requests, args.concurrency)
 
     try:
         if args.url:
             target = Target(args.url, args.host)
-            latencies = check(target)
+            report = check(target)
         elif args.target:
             target = resolve_target(service, args.target, args.gateway, args.host, args.connect_to)
-            latencies = check(target)
+            report = check(target)
         else:
             from scripts.local_server import LocalServer
 
             with LocalServer() as server:
                 target = Target(server.url)
                 try:
-                    latencies = check(target)
+                    report = check(target)
                 except SmokeFailure as failure:
                     raise SmokeFailure(f"{failure}\n--- server log ---\n{server.log_tail()}") from failure
     except (SmokeFailure, RuntimeError, httpx.HTTPError) as failure:
         print(f"SMOKE FAILED ({protocol}): {failure}", file=sys.stderr)
         return 1
-    p50, p95, p99 = (percentile(latencies, pct) for pct in (50, 95, 99))
+    summary = report.summary()
+    if args.json:
+        print(json.dumps(summary))
     print(
-        f"SMOKE OK ({protocol}) {target.describe()}: {len(latencies)} predictions, "
-        f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms"
+        f"SMOKE OK ({protocol}) {target.describe()}: {summary['requests']} predictions, {summary['errors']} errors, "
+        f"p50 {summary['p50_ms']:.1f} ms, p95 {summary['p95_ms']:.1f} ms, p99 {summary['p99_ms']:.1f} ms, "
+        f"{summary['requests_per_s']} requests/s"
     )
-    for name, value, limit in (("p95", p95, args.max_p95_ms), ("p99", p99, args.max_p99_ms)):
+    for name, limit in (("p95", args.max_p95_ms), ("p99", args.max_p99_ms)):
+        value = summary[f"{name}_ms"]
         if limit is not None and value > limit:
             print(f"SMOKE FAILED: {name} {value:.1f} ms exceeds --max-{name}-ms {limit}", file=sys.stderr)
             return 1

@@ -3,7 +3,7 @@
 Legacy environments report Ready "Unknown" although the service and its route work (guideline
 "Known Issues"): with the route conditions True that is reported as ready, with a note, not a failure.
 
-    python -m scripts.status [--snapshot DIR] [--record DIR]
+    python -m scripts.status [--snapshot FILE] [--record FILE]
     exit 0: ready, 1: not ready (run `make doctor`), 2: cannot read the cluster or snapshot
 """
 
@@ -74,8 +74,8 @@ def assess(snapshot: Snapshot, service: dict[str, Any]) -> Status:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--snapshot", type=Path, help="read a recorded snapshot instead of the cluster")
-    parser.add_argument("--record", type=Path, help="also save what was read into this directory")
+    parser.add_argument("--snapshot", type=Path, help="read a recorded snapshot file instead of the cluster")
+    parser.add_argument("--record", type=Path, help="also save what was read into this snapshot file")
     args = parser.parse_args(argv)
     service = load_service()
     try:

@@ -1,6 +1,6 @@
 """`make status` and `make doctor` on recorded Kubernetes API objects, one snapshot per failure mode
-(tests/fixtures/cluster/<mode>/: what `kubectl get -o json` returns), read through the kubernetes
-client's own deserialisation. No cluster is needed."""
+(tests/fixtures/cluster/<mode>.json: the InferenceService, pods and events as the API returns them),
+read through the kubernetes client's own deserialisation. No cluster is needed."""
 
 from __future__ import annotations
 
@@ -34,25 +34,31 @@ def service(generation: str = "legacy", vault: bool = True) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("mode", sorted(path.name for path in FIXTURES.iterdir()))
-def test_fixtures_follow_the_real_object_schemas(mode: str) -> None:
-    pods = json.loads((FIXTURES / mode / "pods.json").read_text())
-    events = json.loads((FIXTURES / mode / "events.json").read_text())
-    assert list(type_errors(pods, "V1PodList", "pods")) == []
-    assert list(type_errors(events, "CoreV1EventList", "events")) == []
-    snapshot = read_snapshot(FIXTURES / mode)
-    assert all(pod.metadata.name for pod in snapshot.pods)
+def fixture(mode: str) -> Path:
+    return FIXTURES / f"{mode}.json"
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.json")), ids=lambda path: path.stem)
+def test_fixtures_follow_the_real_object_schemas(path: Path) -> None:
+    items = json.loads(path.read_text())["items"]
+    types = {"Pod": "V1Pod", "Event": "CoreV1Event"}
+    for item in items:
+        if item["kind"] in types:
+            assert list(type_errors(item, types[item["kind"]], item["kind"])) == []
+    snapshot = read_snapshot(path)
+    assert snapshot.isvc["kind"] == "InferenceService"
+    assert len(snapshot.pods) + len(snapshot.events) == len(items) - 1
 
 
 def test_status_healthy() -> None:
-    result = status.assess(read_snapshot(FIXTURES / "healthy"), service())
+    result = status.assess(read_snapshot(fixture("healthy")), service())
     assert result.ready and result.headline == "READY"
     pods = [line for line in result.details if line.startswith("pod iris-classifier-predictor-")]
     assert len(pods) == 1 and "2/2 containers ready, 0 restarts" in pods[0]
 
 
 def test_status_unknown_on_legacy_is_the_known_issue_not_a_failure() -> None:
-    snapshot = read_snapshot(FIXTURES / "legacy-ready-unknown")
+    snapshot = read_snapshot(fixture("legacy-ready-unknown"))
     legacy = status.assess(snapshot, service("legacy"))
     assert legacy.ready and "known issue of legacy environments" in legacy.headline
     next_gen = status.assess(snapshot, service("next-gen"))
@@ -61,7 +67,7 @@ def test_status_unknown_on_legacy_is_the_known_issue_not_a_failure() -> None:
 
 
 def test_status_not_ready_points_at_doctor() -> None:
-    result = status.assess(read_snapshot(FIXTURES / "storage-initializer-forbidden"), service())
+    result = status.assess(read_snapshot(fixture("storage-initializer-forbidden")), service())
     assert not result.ready and "make doctor" in result.headline
 
 
@@ -88,40 +94,41 @@ def test_status_not_ready_points_at_doctor() -> None:
 def test_doctor_maps_each_failure_to_the_guideline(
     mode: str, generation: str, title: str, fix: str, section: str
 ) -> None:
-    findings = doctor.diagnose(read_snapshot(FIXTURES / mode), service(generation))
+    findings = doctor.diagnose(read_snapshot(fixture(mode)), service(generation))
     matching = [finding for finding in findings if finding.title == title]
     assert matching, [finding.title for finding in findings]
     assert fix in matching[0].fix and matching[0].section == section
 
 
 def test_doctor_finds_nothing_wrong_with_a_healthy_service() -> None:
-    assert doctor.diagnose(read_snapshot(FIXTURES / "healthy"), service("next-gen")) == []
+    assert doctor.diagnose(read_snapshot(fixture("healthy")), service("next-gen")) == []
 
 
 def test_doctor_does_not_expect_vault_when_the_service_has_none() -> None:
-    findings = doctor.diagnose(read_snapshot(FIXTURES / "vault-injection-missing"), service(vault=False))
+    findings = doctor.diagnose(read_snapshot(fixture("vault-injection-missing")), service(vault=False))
     assert not any("Vault" in finding.title for finding in findings)
 
 
 def test_doctor_links_the_guideline_section() -> None:
-    finding = doctor.diagnose(read_snapshot(FIXTURES / "storage-initializer-istio-cni"), service("next-gen"))[0]
+    finding = doctor.diagnose(read_snapshot(fixture("storage-initializer-istio-cni")), service("next-gen"))[0]
     assert finding.render("https://guide").endswith("docs: https://guide#fix-incompatibility-with-istio-cni")
     known_issue = doctor.anchor(status.KNOWN_ISSUE)
     assert known_issue == "incorrect-status-unknown-of-inferenceservice-resources-on-the-legacy-environments-lab--dev"
 
 
 def test_cli_reads_a_snapshot_and_exits_by_the_result(capsys: pytest.CaptureFixture[str]) -> None:
-    assert doctor.main(["--snapshot", str(FIXTURES / "image-not-allowed")]) == 1
+    assert doctor.main(["--snapshot", str(fixture("image-not-allowed"))]) == 1
     assert "[image cannot be pulled or resolved]" in capsys.readouterr().out
     expected = 0 if SERVICE["ready_unknown_is_known_issue"] else 1
-    assert status.main(["--snapshot", str(FIXTURES / "legacy-ready-unknown")]) == expected
+    assert status.main(["--snapshot", str(fixture("legacy-ready-unknown"))]) == expected
 
 
 def test_a_recorded_snapshot_reads_back_the_same(tmp_path: Path) -> None:
-    original = read_snapshot(FIXTURES / "vault-login-failed")
-    record_snapshot(original, tmp_path)
-    again = read_snapshot(tmp_path)
+    original = read_snapshot(fixture("vault-login-failed"))
+    record_snapshot(original, tmp_path / "snapshot.json")
+    again = read_snapshot(tmp_path / "snapshot.json")
     assert [pod.to_dict() for pod in again.pods] == [pod.to_dict() for pod in original.pods]
+    assert [event.to_dict() for event in again.events] == [event.to_dict() for event in original.events]
     assert again.isvc == original.isvc
 
 

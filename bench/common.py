@@ -1,0 +1,112 @@
+"""Shared by the benchmarks: render a service, run a server process, measure it, print a table."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from copier import run_copy
+
+KIT_ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def render(**answers: Any) -> Path:
+    warnings.filterwarnings("ignore", message="Dirty template changes")  # benchmarks use the working tree
+    destination = Path(tempfile.mkdtemp(prefix="bench-")) / "service"
+    run_copy(str(KIT_ROOT), str(destination), data=answers, defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)
+    return destination
+
+
+def make(repo: Path, *targets: str) -> None:
+    subprocess.run(["make", "-s", *targets, f"PY={PYTHON}"], cwd=repo, check=True, capture_output=True)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def server(command: list[str], cwd: Path, ready_url: str, timeout_s: float = 120):
+    """Start `command`, yield the seconds it took to answer `ready_url` with 200, then stop it (SIGINT)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{command} exited with {process.returncode}")
+            try:
+                if httpx.get(ready_url, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.perf_counter() - started > timeout_s:
+                raise RuntimeError(f"{command} not ready in {timeout_s} s")
+            time.sleep(0.02)
+        yield time.perf_counter() - started
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def load(url: str, body: dict[str, Any], requests: int, concurrency: int, warmup: int = 50) -> dict[str, float]:
+    """p50/p99 latency (ms) and requests/s for `requests` POSTs from `concurrency` threads; errors count."""
+    with httpx.Client(timeout=30, limits=httpx.Limits(max_connections=concurrency)) as client:
+        for _ in range(warmup):
+            client.post(url, json=body)
+
+        def one(_: int) -> float | None:
+            started = time.perf_counter()
+            response = client.post(url, json=body)
+            return (time.perf_counter() - started) * 1000 if response.status_code == 200 else None
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            results = list(pool.map(one, range(requests)))
+        wall = time.perf_counter() - started
+    latencies = sorted(value for value in results if value is not None)
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    return {
+        "p50_ms": cuts[49],
+        "p99_ms": cuts[98],
+        "rps": requests / wall,
+        "errors": sum(value is None for value in results),
+    }
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> str:
+    cells = [[f"{cell:.2f}" if isinstance(cell, float) else str(cell) for cell in row] for row in rows]
+    widths = [max(len(str(header)), *(len(row[index]) for row in cells)) for index, header in enumerate(headers)]
+    lines = [" | ".join(header.ljust(width) for header, width in zip(headers, widths, strict=True))]
+    lines.append("-|-".join("-" * width for width in widths))
+    lines += [" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    import os
+    import platform
+
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def cleanup(path: Path) -> None:
+    shutil.rmtree(path.parent, ignore_errors=True)
