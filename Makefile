@@ -8,7 +8,7 @@ INSTALLED = $(VENV)/.installed
 # pytest and kubernetes: it lives in an environment of its own.
 CHECKOV_VENV ?= .venv-checkov
 
-.PHONY: help install demo test lint
+.PHONY: help install demo test lint docs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -36,5 +36,9 @@ test: install ## the kit's whole test suite (renders, real servers, schema check
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(INSTALLED) ## ruff on the kit's own code
-	$(PY) -m ruff check extensions tests
-	$(PY) -m ruff format --check extensions tests
+	$(PY) -m ruff check extensions tests bench
+	$(PY) -m ruff format --check extensions tests bench
+
+docs: $(INSTALLED) ## regenerate docs/questions.md from copier.yml and build the docs (mkdocs --strict)
+	$(PY) -m extensions.questions_doc > docs/questions.md
+	$(PY) -m mkdocs build --strict --site-dir site

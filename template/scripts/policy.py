@@ -18,7 +18,9 @@ import yaml
 
 from scripts.service_facts import REPO_ROOT, load_service
 
-SKIPPED_DIRS = {".git", ".venv", ".venv-checkov", "model", "model-store", "__pycache__", ".pytest_cache", ".ruff_cache"}
+SKIPPED_DIRS = {
+    ".git", ".venv", ".venv-checkov", "model", "model-store", "site", "__pycache__", ".pytest_cache", ".ruff_cache"
+}  # fmt: skip
 BINARY_SUFFIXES = {".joblib", ".pt", ".pth", ".mar", ".pkl", ".onnx", ".png", ".jpg", ".gz", ".zip"}
 BASELINE = "kserve-template security baseline (docs/decisions.md)"
 

@@ -1,0 +1,98 @@
+"""Docs and ecosystem files: the kit's docs build and cannot drift from copier.yml; a rendered repo's
+TechDocs build in strict mode, and its Backstage entity, CI workflow and pre-commit config parse and
+point at things that exist."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from extensions.questions_doc import questions_doc
+from tests.conftest import KIT_ROOT, Render, run_make, working_copy
+
+
+def test_questions_doc_is_generated_from_copier_yml() -> None:
+    committed = (KIT_ROOT / "docs" / "questions.md").read_text(encoding="utf-8")
+    assert committed == questions_doc(), "docs/questions.md is out of date: run `make docs`"
+    config = yaml.safe_load((KIT_ROOT / "copier.yml").read_text(encoding="utf-8"))
+    for question in (name for name in config if not name.startswith("_")):
+        assert f"`{question}`" in committed
+
+
+def test_the_kits_docs_build_strictly(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=KIT_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture(params=[{}, {"runtime": "torchserve", "visibility": "cluster-local", "model_storage": "image"}],
+                ids=["defaults", "torchserve-cluster-local-baked"])  # fmt: skip
+def repo(request: pytest.FixtureRequest, render: Render) -> Path:
+    return render(**request.param)
+
+
+def make_targets(repo: Path) -> set[str]:
+    return set(re.findall(r"^([a-z][a-z-]*):", (repo / "Makefile").read_text(encoding="utf-8"), re.MULTILINE))
+
+
+@pytest.mark.e2e
+def test_rendered_techdocs_build_strictly(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    copy = working_copy(repo, tmp_path_factory)
+    run_make(copy, "docs")
+    assert (copy / "site" / "index.html").is_file()
+
+
+def test_catalog_info_is_a_backstage_component(repo: Path) -> None:
+    entity = yaml.safe_load((repo / "catalog-info.yaml").read_text(encoding="utf-8"))
+    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert entity["apiVersion"] == "backstage.io/v1alpha1" and entity["kind"] == "Component"
+    assert entity["metadata"]["name"] == answers["service_name"]
+    assert entity["metadata"]["description"] == answers["description"]
+    assert entity["metadata"]["annotations"]["backstage.io/techdocs-ref"] == "dir:."
+    assert entity["spec"] == {"type": "service", "lifecycle": "experimental", "owner": answers["owner"]}
+    titles = {link["title"] for link in entity["metadata"]["links"]}
+    assert ("External endpoint (dev)" in titles) == (answers["visibility"] == "external")
+    assert "Internal endpoint (in-cluster)" in titles
+    assert (repo / "mkdocs.yml").is_file() and (repo / "docs" / "index.md").is_file()
+
+
+def test_ci_workflow_runs_existing_make_targets(repo: Path) -> None:
+    workflow = yaml.safe_load((repo / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"))
+    commands = [step["run"] for job in workflow["jobs"].values() for step in job["steps"] if "run" in step]
+    used = {target for command in commands for target in re.findall(r"\bmake ((?:[a-z-]+ ?)+)", command)}
+    targets = {target for group in used for target in group.split()}
+    assert {"install", "test", "validate", "image"} <= targets
+    assert targets <= make_targets(repo), targets - make_targets(repo)
+
+
+def test_pre_commit_config_runs_ruff_yaml_checks_and_validate(repo: Path) -> None:
+    config = yaml.safe_load((repo / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    hooks = {hook["id"] for entry in config["repos"] for hook in entry["hooks"]}
+    assert {"ruff", "ruff-format", "check-yaml", "detect-private-key", "validate"} <= hooks
+    assert "validate" in make_targets(repo)
+
+
+def test_ignore_files_keep_models_and_secrets_out(repo: Path) -> None:
+    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text(encoding="utf-8"))
+    gitignore = (repo / ".gitignore").read_text(encoding="utf-8").splitlines()
+    dockerignore = (repo / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    assert {"model/", "model-store/", ".env", "*credentials*", "*.pem"} <= set(gitignore)
+    assert {".env", "*credentials*", ".venv"} <= set(dockerignore)
+    baked = answers["model_storage"] == "image"
+    assert ("model" in dockerignore) != baked  # a baked model must reach the image, others must not
+
+
+def test_messages_after_copy_and_update_give_three_commands() -> None:
+    config = yaml.safe_load((KIT_ROOT / "copier.yml").read_text(encoding="utf-8"))
+    for message in (config["_message_after_copy"], config["_message_after_update"]):
+        commands = [line for line in message.splitlines() if line.startswith("  ")]  # indented: commands
+        assert len(commands) == 3, commands
