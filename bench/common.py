@@ -92,6 +92,24 @@ def load(url: str, body: dict[str, Any], requests: int, concurrency: int, warmup
     }
 
 
+Results = dict[tuple[str, str], list[float]]  # (server, metric) -> one value per round
+
+
+def record_load(results: Results, name: str, concurrency: int, stats: dict[str, float]) -> None:
+    assert stats["errors"] == 0, (name, concurrency, stats)
+    for key in ("p50_ms", "p99_ms", "rps"):
+        results.setdefault((name, f"c={concurrency} {key}"), []).append(stats[key])
+
+
+def comparison(results: Results, first: str, second: str) -> list[list[Any]]:
+    """Rows of metric, median for `first`, median for `second`, and how much faster `first` is (>1)."""
+    rows = []
+    for metric in sorted({metric for _, metric in results}, key=lambda metric: (not metric.startswith("c="), metric)):
+        a, b = statistics.median(results[(first, metric)]), statistics.median(results[(second, metric)])
+        rows.append([metric, a, b, a / b if metric.endswith("rps") else b / a])
+    return rows
+
+
 def table(headers: list[str], rows: list[list[Any]]) -> str:
     cells = [[f"{cell:.2f}" if isinstance(cell, float) else str(cell) for cell in row] for row in rows]
     widths = [max(len(str(header)), *(len(row[index]) for row in cells)) for index, header in enumerate(headers)]

@@ -10,10 +10,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 from pathlib import Path
 
-from bench.common import PYTHON, cleanup, free_port, load, machine, make, render, server, table
+from bench.common import (
+    PYTHON,
+    Results,
+    cleanup,
+    comparison,
+    free_port,
+    load,
+    machine,
+    make,
+    record_load,
+    render,
+    server,
+    table,
+)
 
 PLAIN_SERVER = """
 import argparse, joblib, numpy as np
@@ -58,7 +70,7 @@ def main() -> None:
     make(repo, "train")
     (repo / "plain_server.py").write_text(PLAIN_SERVER, encoding="utf-8")
     body = {"instances": json.loads((repo / "scripts" / "sample.json").read_text())["instances"]}
-    results: dict[tuple[str, str], list[float]] = {}
+    results: Results = {}
     for _ in range(args.rounds):
         port = free_port()
         for name, command in commands(repo, port).items():
@@ -67,17 +79,10 @@ def main() -> None:
                 results.setdefault((name, "cold start to ready (s)"), []).append(cold_start)
                 for concurrency in (1, 8):
                     stats = load(f"{url}/v1/models/iris-classifier:predict", body, args.requests, concurrency)
-                    assert stats["errors"] == 0, (name, stats)
-                    for key in ("p50_ms", "p99_ms", "rps"):
-                        results.setdefault((name, f"c={concurrency} {key}"), []).append(stats[key])
+                    record_load(results, name, concurrency, stats)
     cleanup(repo)
     names = list(commands(repo, 0))
-    metrics = sorted({metric for _, metric in results}, key=lambda metric: (metric[0] != "c", metric))
-    rows = []
-    for metric in metrics:
-        kit, peer = (statistics.median(results[(name, metric)]) for name in names)
-        better = kit / peer if metric.endswith("rps") else peer / kit  # > 1: the kit is faster
-        rows.append([metric, kit, peer, better])
+    rows = comparison(results, *names)
     print(f"# Rendered sklearn server vs plain KServe model: {args.requests} requests per cell, "
           f"median of {args.rounds} alternating rounds ({machine()})\n")  # fmt: skip
     print(table(["metric", names[0], names[1], "kit speed vs peer (>1 faster)"], rows))

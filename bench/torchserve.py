@@ -10,11 +10,23 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import statistics
 
-from bench.common import PYTHON, cleanup, free_port, load, machine, make, render, server, table
+from bench.common import (
+    PYTHON,
+    Results,
+    cleanup,
+    comparison,
+    free_port,
+    load,
+    machine,
+    make,
+    record_load,
+    render,
+    server,
+    table,
+)
 
-SETTINGS = {"batch 1 (batching off)": (1, 0), "batch 8, 10 ms (kit default)": (8, 10)}
+SETTINGS = {"batch 8, 10 ms (kit default)": (8, 10), "batch 1 (batching off)": (1, 0)}
 
 
 def main() -> None:
@@ -27,7 +39,7 @@ def main() -> None:
     config = repo / "config" / "config.properties"
     shipped = config.read_text(encoding="utf-8")
     body = {"instances": json.loads((repo / "scripts" / "sample.json").read_text())["instances"][:1]}
-    results: dict[tuple[str, str], list[float]] = {}
+    results: Results = {}
     for _ in range(args.rounds):
         for name, (batch, delay) in SETTINGS.items():
             config.write_text(
@@ -40,16 +52,10 @@ def main() -> None:
             with server([PYTHON, "-m", "scripts.local_server", "--port", str(port)], repo, f"{url}/v2/health/ready"):
                 for concurrency in (1, 16):
                     stats = load(f"{url}/v1/models/digits:predict", body, args.requests, concurrency)
-                    assert stats["errors"] == 0, (name, stats)
-                    for key in ("p50_ms", "p99_ms", "rps"):
-                        results.setdefault((name, f"c={concurrency} {key}"), []).append(stats[key])
+                    record_load(results, name, concurrency, stats)
     cleanup(repo)
     names = list(SETTINGS)
-    metrics = sorted({metric for _, metric in results})
-    rows = []
-    for metric in metrics:
-        off, on = (statistics.median(results[(name, metric)]) for name in names)
-        rows.append([metric, off, on, on / off if metric.endswith("rps") else off / on])
+    rows = comparison(results, *names)
     print(f"# Rendered TorchServe service, one 8x8 image per request: {args.requests} requests per cell, "
           f"median of {args.rounds} rounds ({machine()})\n")  # fmt: skip
     print(table(["metric", *names, "batching speed-up (>1 faster)"], rows))

@@ -6,12 +6,17 @@ Read live with the kubernetes Python client (your kubeconfig), or from a snapsho
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kubernetes import client, config
+
+from scripts.service_facts import load_service
 
 ISVC_GROUP, ISVC_VERSION, ISVC_PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
 ISVC_POD_LABEL = "serving.kserve.io/inferenceservice"
@@ -29,6 +34,9 @@ class Snapshot:
 
     def events_for(self, name: str) -> list[client.CoreV1Event]:
         return [event for event in self.events if event.involved_object and event.involved_object.name == name]
+
+
+Report = Callable[[Snapshot, dict[str, Any]], int]  # prints a report, returns the exit code
 
 
 def _api_client() -> client.ApiClient:
@@ -98,3 +106,21 @@ def record_snapshot(snapshot: Snapshot, path: Path) -> None:
 
 def read(service: dict[str, Any], snapshot: Path | None) -> Snapshot:
     return read_snapshot(snapshot) if snapshot else read_live(service["name"], service["namespace"])
+
+
+def run_command(name: str, description: str, argv: list[str] | None, report: Report) -> int:
+    """The command line `make status` and `make doctor` share: read the cluster or a snapshot
+    (--snapshot), optionally record it (--record), then report; exit 2 when nothing can be read."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--snapshot", type=Path, help="read a recorded snapshot file instead of the cluster")
+    parser.add_argument("--record", type=Path, help="also save what was read into this snapshot file")
+    args = parser.parse_args(argv)
+    service = load_service()
+    try:
+        snapshot = read(service, args.snapshot)
+    except ClusterUnavailable as error:
+        print(f"{name}: cannot read {service['name']} in {service['namespace']}: {error}", file=sys.stderr)
+        return 2
+    if args.record:
+        record_snapshot(snapshot, args.record)
+    return report(snapshot, service)

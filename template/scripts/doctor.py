@@ -8,17 +8,14 @@ and where the guideline explains it.
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from scripts.cluster import ClusterUnavailable, Snapshot, read, record_snapshot
+from scripts.cluster import Snapshot, run_command
 from scripts.policy import registry_of
-from scripts.service_facts import REPO_ROOT, load_service
 from scripts.status import KNOWN_ISSUE, conditions, ready_despite_unknown
 
 STORAGE_INITIALIZER, VAULT_AGENT_INIT, SERVER = "storage-initializer", "vault-agent-init", "kserve-container"
@@ -188,30 +185,19 @@ def diagnose(snapshot: Snapshot, service: dict[str, Any]) -> list[Finding]:
     return [finding for check in CHECKS for finding in check(snapshot, service)]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--snapshot", type=Path, help="read a recorded snapshot file instead of the cluster")
-    parser.add_argument("--record", type=Path, help="also save what was read into this snapshot file")
-    args = parser.parse_args(argv)
-    service = load_service(REPO_ROOT / "service.yaml")
-    try:
-        snapshot = read(service, args.snapshot)
-    except ClusterUnavailable as error:
-        print(f"doctor: cannot read {service['name']} in {service['namespace']}: {error}", file=sys.stderr)
-        return 2
-    if args.record:
-        record_snapshot(snapshot, args.record)
+def print_findings(snapshot: Snapshot, service: dict[str, Any]) -> int:
     findings = diagnose(snapshot, service)
     for finding in findings:
         print(finding.render(service["guideline_url"]))
     if not findings:
-        note = (
-            " (Ready is Unknown: a known issue of legacy environments, not a fault)"
-            if ready_despite_unknown(snapshot, service)
-            else ""
-        )
+        known = ready_despite_unknown(snapshot, service)
+        note = " (Ready is Unknown: a known issue of legacy environments, not a fault)" if known else ""
         print(f"doctor: nothing wrong found for {service['name']}{note}")
     return 1 if findings else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command("doctor", __doc__ or "", argv, print_findings)
 
 
 if __name__ == "__main__":

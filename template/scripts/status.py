@@ -9,14 +9,11 @@ Legacy environments report Ready "Unknown" although the service and its route wo
 
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from scripts.cluster import ClusterUnavailable, Snapshot, read, record_snapshot
-from scripts.service_facts import load_service
+from scripts.cluster import Snapshot, run_command
 
 ROUTE_CONDITIONS = ("IngressReady", "PredictorRouteReady")
 KNOWN_ISSUE = "Incorrect status “Unknown” of InferenceService resources on the legacy environments (lab & dev)"
@@ -72,24 +69,16 @@ def assess(snapshot: Snapshot, service: dict[str, Any]) -> Status:
     return Status(False, f"NOT READY: Ready={ready.get('status', 'missing')} {reason}; run `make doctor`", details)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--snapshot", type=Path, help="read a recorded snapshot file instead of the cluster")
-    parser.add_argument("--record", type=Path, help="also save what was read into this snapshot file")
-    args = parser.parse_args(argv)
-    service = load_service()
-    try:
-        snapshot = read(service, args.snapshot)
-    except ClusterUnavailable as error:
-        print(f"status: cannot read {service['name']} in {service['namespace']}: {error}", file=sys.stderr)
-        return 2
-    if args.record:
-        record_snapshot(snapshot, args.record)
+def print_status(snapshot: Snapshot, service: dict[str, Any]) -> int:
     status = assess(snapshot, service)
     print(f"InferenceService {service['name']} ({service['namespace']}, {service['environment']}): {status.headline}")
     for line in status.details:
         print(f"  {line}")
     return 0 if status.ready else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command("status", __doc__ or "", argv, print_status)
 
 
 if __name__ == "__main__":
