@@ -115,7 +115,6 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         "generation": env["generation"],
         "next_gen": next_gen,
         "domain": env["domain"],
-        "predictor_name": predictor,
         "external_host": external_host,
         "external_url": f"http://{external_host}",
         "internal_host": internal_host,
