@@ -1,18 +1,24 @@
-"""The rendered scikit-learn server vs a peer serving the same iris model: KServe's SDK in its
-plainest form (a `kserve.Model` that predicts `instances` with no validation, no size limit).
-Both run as processes on 127.0.0.1; load comes from this process (threads, HTTP keep-alive),
-alternating servers, side by side in one run.
+"""The rendered scikit-learn server vs peers serving the same iris model, side by side in one run:
+- V1: KServe's SDK in its plainest form (a `kserve.Model` that predicts `instances`, no validation,
+  no body size limit);
+- V2: MLServer with its scikit-learn runtime (installed by this script into .venv-mlserver: its
+  pins clash with the kit's environment).
+All run as processes on 127.0.0.1; load comes from this process (threads, HTTP keep-alive),
+alternating servers round by round.
 
-    .venv/bin/python -m bench.serve [--requests 2000]
+    .venv/bin/python -m bench.serve [--requests 2000] [--rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 from pathlib import Path
+from typing import Any
 
 from bench.common import (
+    KIT_ROOT,
     PYTHON,
     Results,
     cleanup,
@@ -27,6 +33,9 @@ from bench.common import (
     table,
 )
 
+MODEL = "iris-classifier"
+MLSERVER_VENV = KIT_ROOT / ".venv-mlserver"
+MLSERVER_PACKAGES = ["mlserver==1.7.1", "mlserver-sklearn==1.7.1"]
 PLAIN_SERVER = """
 import argparse, joblib, numpy as np
 from kserve import Model, ModelServer, model_server
@@ -50,15 +59,45 @@ ModelServer().start([model])
 """
 
 
-def commands(repo: Path, port: int) -> dict[str, list[str]]:
-    flags = ["--http_port", str(port), "--grpc_port", str(free_port()), "--enable_grpc", "false", "--workers", "1",
-             "--configure_logging", "false", "--enable_latency_logging", "false"]  # fmt: skip
+def mlserver() -> Path:
+    """MLServer's executable, installed on first use into its own environment."""
+    executable = MLSERVER_VENV / "bin" / "mlserver"
+    if not executable.is_file():
+        for command in (
+            ["python3", "-m", "venv", str(MLSERVER_VENV)],
+            [str(MLSERVER_VENV / "bin" / "pip"), "install", "--quiet", *MLSERVER_PACKAGES],
+        ):
+            result = subprocess.run(command, capture_output=True, text=True)
+            if result.returncode:
+                raise SystemExit(f"cannot install MLServer ({' '.join(command)}):\n{result.stderr[-2000:]}")
+    return executable
+
+
+def servers(repo: Path, port: int) -> dict[str, tuple[list[str], str, dict[str, tuple[str, dict[str, Any]]]]]:
+    """name -> (command, readiness path, {protocol label: (predict path, body)})."""
+    rows = json.loads((repo / "scripts" / "sample.json").read_text())["instances"]
+    v1 = ("/v1/models/iris-classifier:predict", {"instances": rows})
+    flat = [value for row in rows for value in row]
+    v2 = ("/v2/models/iris-classifier/infer", {"inputs": [{"name": "input-0", "shape": [len(rows), len(rows[0])],
+                                                            "datatype": "FP64", "data": flat}]})  # fmt: skip
+    kserve_flags = ["--model_name", MODEL, "--model_dir", str(repo / "model"), "--http_port", str(port),
+                    "--grpc_port", str(free_port()), "--enable_grpc", "false", "--workers", "1",
+                    "--configure_logging", "false", "--enable_latency_logging", "false"]  # fmt: skip
+    settings = repo / "mlserver"
+    settings.mkdir(exist_ok=True)
+    (settings / "model-settings.json").write_text(json.dumps({
+        "name": MODEL, "implementation": "mlserver_sklearn.SKLearnModel",
+        "parameters": {"uri": str(repo / "model" / "model.joblib")},
+    }))  # fmt: skip
+    # parallel_workers 0: MLServer's default worker pool breaks with uvloop 0.23.
+    (settings / "settings.json").write_text(json.dumps({
+        "http_port": port, "grpc_port": free_port(), "metrics_port": free_port(), "parallel_workers": 0,
+    }))  # fmt: skip
     return {
-        "rendered server (kit)": [PYTHON, "-m", "iris_classifier", "--model_name", "iris-classifier", "--model_dir",
-                                  str(repo / "model"), *flags],
-        "plain KServe model (peer)": [PYTHON, str(repo / "plain_server.py"), "--model_name", "iris-classifier",
-                                      "--model_dir", str(repo / "model"), *flags],
-    }  # fmt: skip
+        "kit": ([PYTHON, "-m", "iris_classifier", *kserve_flags], f"/v1/models/{MODEL}", {"V1": v1, "V2": v2}),
+        "plain KServe": ([PYTHON, str(repo / "plain_server.py"), *kserve_flags], f"/v1/models/{MODEL}", {"V1": v1}),
+        "MLServer": ([str(mlserver()), "start", str(settings)], f"/v2/models/{MODEL}/ready", {"V2": v2}),
+    }
 
 
 def main() -> None:
@@ -69,23 +108,23 @@ def main() -> None:
     repo = render()
     make(repo, "train")
     (repo / "plain_server.py").write_text(PLAIN_SERVER, encoding="utf-8")
-    body = {"instances": json.loads((repo / "scripts" / "sample.json").read_text())["instances"]}
     results: Results = {}
     for _ in range(args.rounds):
         port = free_port()
-        for name, command in commands(repo, port).items():
+        for name, (command, ready_path, protocols) in servers(repo, port).items():
             url = f"http://127.0.0.1:{port}"
-            with server(command, repo, f"{url}/v1/models/iris-classifier") as cold_start:
-                results.setdefault((name, "cold start to ready (s)"), []).append(cold_start)
-                for concurrency in (1, 8):
-                    stats = load(f"{url}/v1/models/iris-classifier:predict", body, args.requests, concurrency)
-                    record_load(results, name, concurrency, stats)
+            with server(command, repo, url + ready_path) as cold_start:
+                for protocol, (path, body) in protocols.items():
+                    label = f"{name} {protocol}"
+                    results.setdefault((label, "cold start to ready (s)"), []).append(cold_start)
+                    for concurrency in (1, 8):
+                        record_load(results, label, concurrency, load(url + path, body, args.requests, concurrency))
     cleanup(repo)
-    names = list(commands(repo, 0))
-    rows = comparison(results, *names)
-    print(f"# Rendered sklearn server vs plain KServe model: {args.requests} requests per cell, "
-          f"median of {args.rounds} alternating rounds ({machine()})\n")  # fmt: skip
-    print(table(["metric", names[0], names[1], "kit speed vs peer (>1 faster)"], rows))
+    print(f"# Rendered sklearn server vs peers on the same iris model: {args.requests} requests per cell, "
+          f"median of {args.rounds} alternating rounds ({machine()})")  # fmt: skip
+    for kit, peer in (("kit V1", "plain KServe V1"), ("kit V2", "MLServer V2")):
+        print(f"\n## {kit} vs {peer}\n")
+        print(table(["metric", kit, peer, "kit speed vs peer (>1 faster)"], comparison(results, kit, peer)))
 
 
 if __name__ == "__main__":

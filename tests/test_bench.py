@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
     ("script", "arguments", "expected"),
     [
         ("bench.render", ["--runs", "1"], "kit vs Copier's floor at the same size"),
-        ("bench.serve", ["--requests", "60", "--rounds", "1"], "plain KServe model (peer)"),
+        ("bench.serve", ["--requests", "60", "--rounds", "1"], "kit V2 vs MLServer V2"),
         ("bench.torchserve", ["--requests", "40", "--rounds", "1"], "batch 1 (batching off)"),
     ],
 )
