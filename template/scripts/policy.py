@@ -60,15 +60,19 @@ class Repo:
         path = self.root / "Dockerfile"
         return path.read_text(encoding="utf-8") if path.is_file() else ""
 
-    def text_files(self) -> Iterator[tuple[str, str]]:
+    @cached_property
+    def text_files(self) -> list[tuple[str, str]]:
+        """(path, text) of every text file, read once for all the rules that scan them."""
+        files = []
         for path in sorted(self.root.rglob("*")):
             relative = path.relative_to(self.root)
             if not path.is_file() or path.suffix in BINARY_SUFFIXES or SKIPPED_DIRS & set(relative.parts):
                 continue
             try:
-                yield str(relative), path.read_text(encoding="utf-8")
+                files.append((str(relative), path.read_text(encoding="utf-8")))
             except UnicodeDecodeError:
                 continue
+        return files
 
     def containers(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """Every container of the ServingRuntimes and of InferenceService predictors."""
@@ -117,7 +121,7 @@ _PACKAGE_FILES = re.compile(r"(^|/)(Dockerfile|pyproject\.toml|requirements[^/]*
 
 def python_package_hosts(repo: Repo) -> Iterator[Finding]:
     allowed = repo.policy["allowed_python_hosts"]
-    for name, text in repo.text_files():
+    for name, text in repo.text_files:
         if not _PACKAGE_FILES.search(name):
             continue
         for match in _INDEX_OPTION.finditer(text):
@@ -213,7 +217,7 @@ _SECRET_ENV = re.compile(r"(?i)(secret|password|token|access_key|api_key)")
 
 def no_credentials(repo: Repo) -> Iterator[Finding]:
     section = "Credential for Storage Initializer"
-    for name, text in repo.text_files():
+    for name, text in repo.text_files:
         for pattern, what in _CREDENTIAL_PATTERNS:
             if pattern.search(text):
                 yield Finding(name, f"contains {what}: keep credentials in Vault, never in the repo", section)

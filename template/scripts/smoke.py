@@ -202,11 +202,12 @@ def main(argv: list[str] | None = None) -> int:
         return run_smoke(SmokeClient(target, service, protocol), args.timeout, args.requests, args.concurrency)
 
     try:
-        if args.url:
-            target = Target(args.url, args.host)
-            report = check(target)
-        elif args.target:
-            target = resolve_target(service, args.target, args.gateway, args.host, args.connect_to)
+        if args.url or args.target:
+            target = (
+                Target(args.url, args.host)
+                if args.url
+                else resolve_target(service, args.target, args.gateway, args.host, args.connect_to)
+            )
             report = check(target)
         else:
             from scripts.local_server import LocalServer

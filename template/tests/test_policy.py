@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from scripts import policy
 from scripts.policy import RULES, Finding, Repo, policy_findings
 from scripts.service_facts import REPO_ROOT
 from scripts.validate import main as validate
@@ -54,7 +55,7 @@ def test_rule_image_registries(copy: Path) -> None:
         docs[0]["spec"]["containers"][0]["image"] = "registry.example.com/team/model:1"
 
     edit_yaml(copy / "k8s" / "serving-runtime.yaml", move_image)
-    [finding] = findings(copy, RULES[0])
+    [finding] = findings(copy, policy.image_registries)
     assert "registry.example.com" in finding.message and finding.section == "Image Registries"
 
 
@@ -63,14 +64,14 @@ def test_rule_python_package_hosts(copy: Path) -> None:
     dockerfile.write_text(
         dockerfile.read_text() + "RUN pip install --extra-index-url https://pkgs.example.com/simple extra\n"
     )
-    [finding] = findings(copy, RULES[1])
+    [finding] = findings(copy, policy.python_package_hosts)
     assert "pkgs.example.com" in finding.message and finding.section == "Python Dependencies"
 
 
 def test_rule_no_start_up_installs(copy: Path) -> None:
     (copy / "config").mkdir(exist_ok=True)
     (copy / "config" / "config.properties").write_text("install_py_dep_per_model=true\n")
-    [finding] = findings(copy, RULES[2])
+    [finding] = findings(copy, policy.no_start_up_installs)
     assert "install_py_dep_per_model=false" in finding.message and "FAQs" in finding.section
 
 
@@ -84,7 +85,7 @@ def test_rule_visibility_label(copy: Path) -> None:
             labels[label] = "cluster-local"
 
     edit_yaml(copy / "k8s" / "inference-service.yaml", flip)
-    [finding] = findings(copy, RULES[3])
+    [finding] = findings(copy, policy.visibility_label)
     assert label in finding.message and finding.section == "External Access"
 
 
@@ -99,7 +100,7 @@ def test_rule_next_gen_istio_cni(copy: Path) -> None:
         predictor(docs)["model"].pop("securityContext")
 
     edit_yaml(copy / "k8s" / "inference-service.yaml", drop)
-    messages = [finding.message for finding in findings(copy, RULES[4])]
+    messages = [finding.message for finding in findings(copy, policy.next_gen_istio_cni)]
     assert len(messages) == 2
     assert "1337" in messages[0] and "allowPrivilegeEscalation: false" in messages[1]
 
@@ -113,7 +114,7 @@ def test_rule_gpu_needs_gpu_image(copy: Path) -> None:
 
     edit_yaml(copy / "k8s" / "inference-service.yaml", ask_for_gpu)
     (copy / "Dockerfile").write_text("FROM docker.io/library/python:3.11-slim\nUSER 1000\n")
-    [finding] = findings(copy, RULES[5])
+    [finding] = findings(copy, policy.gpu_needs_gpu_image)
     assert "not a CUDA image" in finding.message
 
 
@@ -122,8 +123,9 @@ def test_rule_no_credentials(copy: Path) -> None:
     # Built from pieces so that this file itself holds no credential-looking literal.
     fake_key_id, fake_secret = "AKIA" + "IOSFODNN7EXAMPLE", "wJalrXUtnFEMI" + "K7MDENGbPxRfiCYEXAMPLEKEY"
     (copy / "notes.txt").write_text(f"aws_secret_access_key = {fake_secret}\n{fake_key_id}\n")
-    sections = {finding.section for finding in findings(copy, RULES[6])}
-    messages = " ".join(finding.message for finding in findings(copy, RULES[6]))
+    found = findings(copy, policy.no_credentials)
+    sections = {finding.section for finding in found}
+    messages = " ".join(finding.message for finding in found)
     assert sections == {"Credential for Storage Initializer"}
     assert "AWS access key id" in messages and "secret value" in messages and "Secret with values" in messages
 
@@ -135,7 +137,7 @@ def test_rule_non_root_with_limits(copy: Path) -> None:
 
     edit_yaml(copy / "k8s" / "serving-runtime.yaml", loosen)
     (copy / "Dockerfile").write_text((copy / "Dockerfile").read_text().replace("USER 1000", "USER root"))
-    messages = " ".join(finding.message for finding in findings(copy, RULES[7]))
+    messages = " ".join(finding.message for finding in findings(copy, policy.non_root_with_limits))
     assert "non-root USER" in messages and "runAsNonRoot" in messages and "allowPrivilegeEscalation" in messages
 
 
@@ -145,7 +147,7 @@ def test_rule_vault_service_account(copy: Path) -> None:
 
     edit_yaml(copy / "k8s" / "serving-runtime.yaml", inject_without_account)
     edit_yaml(copy / "k8s" / "inference-service.yaml", lambda docs: predictor(docs).pop("serviceAccountName", None))
-    messages = " ".join(finding.message for finding in findings(copy, RULES[8]))
+    messages = " ".join(finding.message for finding in findings(copy, policy.vault_service_account))
     assert "agent-init-first" in messages and "serviceAccountName" in messages
 
 
