@@ -59,6 +59,11 @@ def working_copy(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return destination
 
 
+def answers_of(repo: Path) -> dict[str, Any]:
+    """The answers a rendered repo records in .copier-answers.yml."""
+    return yaml.safe_load((repo / ".copier-answers.yml").read_text(encoding="utf-8"))
+
+
 def load_manifest(repo: Path, name: str) -> dict[str, Any]:
     return yaml.safe_load((repo / "k8s" / name).read_text(encoding="utf-8"))
 

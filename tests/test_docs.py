@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from extensions.questions_doc import questions_doc
-from tests.conftest import KIT_ROOT, Render, run_make, working_copy
+from tests.conftest import KIT_ROOT, Render, answers_of, run_make, working_copy
 
 
 def test_questions_doc_is_generated_from_copier_yml() -> None:
@@ -53,7 +53,7 @@ def test_rendered_techdocs_build_strictly(repo: Path, tmp_path_factory: pytest.T
 
 def test_catalog_info_is_a_backstage_component(repo: Path) -> None:
     entity = yaml.safe_load((repo / "catalog-info.yaml").read_text(encoding="utf-8"))
-    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text(encoding="utf-8"))
+    answers = answers_of(repo)
     assert entity["apiVersion"] == "backstage.io/v1alpha1" and entity["kind"] == "Component"
     assert entity["metadata"]["name"] == answers["service_name"]
     assert entity["metadata"]["description"] == answers["description"]
@@ -82,7 +82,7 @@ def test_pre_commit_config_runs_ruff_yaml_checks_and_validate(repo: Path) -> Non
 
 
 def test_ignore_files_keep_models_and_secrets_out(repo: Path) -> None:
-    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text(encoding="utf-8"))
+    answers = answers_of(repo)
     gitignore = (repo / ".gitignore").read_text(encoding="utf-8").splitlines()
     dockerignore = (repo / ".dockerignore").read_text(encoding="utf-8").splitlines()
     assert {"model/", "model-store/", ".env", "*credentials*", "*.pem"} <= set(gitignore)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from extensions import validation
 from extensions.copier_hooks import quoted
-from tests.conftest import render_into
+from tests.conftest import answers_of, render_into
 
 TRICKY = st.sampled_from(
     [
@@ -74,7 +74,7 @@ def test_description_is_refused_or_round_trips(baseline: dict[str, Any], descrip
     assert pyproject["project"]["description"] == description
     package = ast.parse((repo / "iris_classifier" / "__init__.py").read_text(encoding="utf-8"))
     assert ast.get_docstring(package, clean=False) == description
-    assert yaml.safe_load((repo / ".copier-answers.yml").read_text(encoding="utf-8"))["description"] == description
+    assert answers_of(repo)["description"] == description
     assert manifest_shapes(repo) == baseline
 
 
@@ -98,7 +98,7 @@ def test_names_are_refused_or_round_trip(baseline: dict[str, Any], field: str, v
     repo = try_render(**{field: value})
     if repo is None:
         return  # refused by its validator (try_render checked it was a validation error)
-    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text(encoding="utf-8"))
+    answers = answers_of(repo)
     assert answers[field] == value
     assert manifest_shapes(repo) == baseline
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import Render, load_manifest
+from tests.conftest import Render, answers_of, load_manifest
 
 ANSWER_SETS: dict[str, dict[str, Any]] = {
     "defaults": {},
@@ -62,7 +62,7 @@ def test_kustomization_lists_exactly_the_manifests(repo: Path) -> None:
 
 
 def test_environment_rules_of_the_guideline(repo: Path) -> None:
-    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text(encoding="utf-8"))
+    answers = answers_of(repo)
     service = yaml.safe_load((repo / "service.yaml").read_text(encoding="utf-8"))
     isvc = load_manifest(repo, "inference-service.yaml")
     annotations = isvc["metadata"]["annotations"]
@@ -81,7 +81,7 @@ def test_environment_rules_of_the_guideline(repo: Path) -> None:
 
 
 def test_visibility_rules_of_the_guideline(repo: Path) -> None:
-    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text(encoding="utf-8"))
+    answers = answers_of(repo)
     labels = load_manifest(repo, "inference-service.yaml")["metadata"]["labels"]
     readme = (repo / "README.md").read_text(encoding="utf-8")
     external_host = f"{answers['service_name']}-predictor-{answers['namespace']}-lambda."
@@ -94,7 +94,7 @@ def test_visibility_rules_of_the_guideline(repo: Path) -> None:
 
 
 def test_vault_rules_of_the_guideline(repo: Path) -> None:
-    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text(encoding="utf-8"))
+    answers = answers_of(repo)
     predictor = load_manifest(repo, "inference-service.yaml")["spec"]["predictor"]
     runtime_annotations = load_manifest(repo, "serving-runtime.yaml")["spec"].get("annotations", {})
     if answers.get("vault"):
@@ -112,7 +112,7 @@ def test_vault_rules_of_the_guideline(repo: Path) -> None:
 
 
 def test_storage_rules(repo: Path) -> None:
-    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text(encoding="utf-8"))
+    answers = answers_of(repo)
     model = load_manifest(repo, "inference-service.yaml")["spec"]["predictor"]["model"]
     args = " ".join(load_manifest(repo, "serving-runtime.yaml")["spec"]["containers"][0]["args"])
     dockerfile = (repo / "Dockerfile").read_text(encoding="utf-8")
@@ -127,7 +127,7 @@ def test_storage_rules(repo: Path) -> None:
 
 
 def test_gpu_rules(repo: Path) -> None:
-    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text(encoding="utf-8"))
+    answers = answers_of(repo)
     predictor = load_manifest(repo, "inference-service.yaml")["spec"]["predictor"]
     resources = predictor["model"]["resources"]
     base_image = (repo / "Dockerfile").read_text(encoding="utf-8").split("\nFROM ", 1)[1].split()[0]
@@ -144,7 +144,7 @@ def test_gpu_rules(repo: Path) -> None:
 
 
 def test_runtime_files_are_exactly_the_runtimes_own(repo: Path) -> None:
-    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text(encoding="utf-8"))
+    answers = answers_of(repo)
     package = repo / answers["service_name"].replace("-", "_")
     torchserve_files = [package / "handler.py", package / "protocol.py", repo / "config" / "config.properties"]
     torchserve_files.append(repo / "scripts" / "package_mar.py")
@@ -159,7 +159,7 @@ def test_runtime_files_are_exactly_the_runtimes_own(repo: Path) -> None:
 
 def test_torchserve_never_installs_dependencies_at_start_up(repo: Path) -> None:
     """Guideline "Python Dependencies" and the FAQ: the mesh blocks pip in the pod."""
-    answers = yaml.safe_load((repo / ".copier-answers.yml").read_text(encoding="utf-8"))
+    answers = answers_of(repo)
     if answers["runtime"] == "torchserve":
         config = (repo / "config" / "config.properties").read_text(encoding="utf-8")
         assert "install_py_dep_per_model=false" in config

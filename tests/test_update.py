@@ -19,7 +19,7 @@ from copier import run_copy, run_update
 
 from extensions.migrations.rename_answer import rename_answer
 from extensions.migrations.rename_label import rename_label
-from tests.conftest import KIT_ROOT, run_make
+from tests.conftest import KIT_ROOT, answers_of, run_make
 
 KIT_FILES = ["copier.yml", "extensions", "platforms", "runtimes", "template"]
 OLD_GUIDANCE, NEW_GUIDANCE = "2026.08", "2026.11"
@@ -83,10 +83,6 @@ def update(service: Path, ref: str, **answers: Any) -> None:
 
 def has_conflict_markers(text: str) -> bool:
     return re.search(r"^<<<<<<< ", text, re.MULTILINE) is not None
-
-
-def answers_of(service: Path) -> dict[str, Any]:
-    return yaml.safe_load((service / ".copier-answers.yml").read_text(encoding="utf-8"))
 
 
 def isvc_of(service: Path) -> dict[str, Any]:
