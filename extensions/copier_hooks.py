@@ -1,7 +1,8 @@
-"""Copier's entry point into the kit's logic (listed in `_jinja_extensions` of copier.yml).
+"""Copier's entry point into the kit's logic: `KitExtension`, listed in `_jinja_extensions` of copier.yml.
 
-- `ContextUpdater` puts the platform profile and every derived value (`kit`) into each render.
-- `KitFilters` exposes the validators and a YAML filter to copier.yml and the templates.
+It exposes the validators and the `toyaml` and `quoted` filters to copier.yml and the templates, and
+puts the platform profile and every derived value (`kit`) into each render. One class, so Copier
+loads this module (and the profile) once per template version.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any
 import yaml
 from copier_template_extensions import ContextHook
 from jinja2 import Environment
-from jinja2.ext import Extension
 
 
 def _import_kit_modules() -> tuple[Any, Any, Any]:
@@ -110,27 +110,12 @@ def _choices(platform: str) -> tuple[str, str]:
     )
 
 
-class ContextUpdater(ContextHook):
-    """Adds `platform_profile`, the question choices it defines, and `kit` (derived values).
+class KitExtension(ContextHook):
+    """Validators (each returns "" or an error message) and filters; `platform_profile`, the question
+    choices it defines, and `kit` (derived values) in every render.
 
-    Copier calls this for every string it renders (hundreds per copy): keep it cheap.
+    Copier calls `hook` for every string it renders (hundreds per copy): keep it cheap.
     """
-
-    def hook(self, context: dict[str, Any]) -> None:
-        platform = context.get("platform") or profile.DEFAULT_PLATFORM
-        try:
-            context["platform_choices"], context["environment_choices"] = _choices(platform)
-        except ValueError:
-            context["platform_choices"] = _choices(profile.DEFAULT_PLATFORM)[0]
-            return  # the platform question's validator reports it
-        context["platform_profile"] = profile.load_profile(platform)
-        # While questions are still being asked, not every answer exists yet: no `kit` then.
-        with contextlib.suppress(KeyError, ValueError):
-            context["kit"] = derive.derive(context)
-
-
-class KitFilters(Extension):
-    """Validators (each returns "" or an error message), and `toyaml` and `quoted` for templates."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
@@ -149,3 +134,15 @@ class KitFilters(Extension):
             "vault_path_error",
         ):
             environment.globals[name] = getattr(validation, name)
+
+    def hook(self, context: dict[str, Any]) -> None:
+        platform = context.get("platform") or profile.DEFAULT_PLATFORM
+        try:
+            context["platform_choices"], context["environment_choices"] = _choices(platform)
+        except ValueError:
+            context["platform_choices"] = _choices(profile.DEFAULT_PLATFORM)[0]
+            return  # the platform question's validator reports it
+        context["platform_profile"] = profile.load_profile(platform)
+        # While questions are still being asked, not every answer exists yet: no `kit` then.
+        with contextlib.suppress(KeyError, ValueError):
+            context["kit"] = derive.derive(context)

@@ -10,6 +10,8 @@ import yaml
 
 PLATFORMS_DIR = Path(__file__).resolve().parent.parent / "platforms"
 DEFAULT_PLATFORM = "agora"
+# libyaml's loader where PyYAML was built with it: the profile is read on every copy and update.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @cache
@@ -26,7 +28,7 @@ def load_profile(name: str) -> dict[str, Any]:
             f"unknown platform {name!r}: choose one of {', '.join(available_platforms())} "
             f"(profiles live in {PLATFORMS_DIR})"
         )
-    return yaml.safe_load((PLATFORMS_DIR / f"{name}.yml").read_text(encoding="utf-8"))
+    return yaml.load((PLATFORMS_DIR / f"{name}.yml").read_text(encoding="utf-8"), Loader=_LOADER)
 
 
 def environment_facts(profile: dict[str, Any], environment: str) -> dict[str, Any]:
