@@ -95,10 +95,15 @@ def load(url: str, body: dict[str, Any], requests: int, concurrency: int, warmup
 Results = dict[tuple[str, str], list[float]]  # (server, metric) -> one value per round
 
 
-def record_load(results: Results, name: str, concurrency: int, stats: dict[str, float]) -> None:
-    assert stats["errors"] == 0, (name, concurrency, stats)
-    for key in ("p50_ms", "p99_ms", "rps"):
-        results.setdefault((name, f"c={concurrency} {key}"), []).append(stats[key])
+def record_load(
+    results: Results, name: str, url: str, body: dict[str, Any], requests: int, concurrencies: tuple[int, ...]
+) -> None:
+    """`load` at each concurrency, its p50/p99/rps added to `results` under `name`; any error fails the run."""
+    for concurrency in concurrencies:
+        stats = load(url, body, requests, concurrency)
+        assert stats["errors"] == 0, (name, concurrency, stats)
+        for key in ("p50_ms", "p99_ms", "rps"):
+            results.setdefault((name, f"c={concurrency} {key}"), []).append(stats[key])
 
 
 def comparison(results: Results, first: str, second: str) -> list[list[Any]]:

@@ -24,7 +24,6 @@ from bench.common import (
     cleanup,
     comparison,
     free_port,
-    load,
     machine,
     make,
     record_load,
@@ -117,8 +116,7 @@ def main() -> None:
                 for protocol, (path, body) in protocols.items():
                     label = f"{name} {protocol}"
                     results.setdefault((label, "cold start to ready (s)"), []).append(cold_start)
-                    for concurrency in (1, 8):
-                        record_load(results, label, concurrency, load(url + path, body, args.requests, concurrency))
+                    record_load(results, label, url + path, body, args.requests, (1, 8))
     cleanup(repo)
     print(f"# Rendered sklearn server vs peers on the same iris model: {args.requests} requests per cell, "
           f"median of {args.rounds} alternating rounds ({machine()})")  # fmt: skip

@@ -17,7 +17,6 @@ from bench.common import (
     cleanup,
     comparison,
     free_port,
-    load,
     machine,
     make,
     record_load,
@@ -50,9 +49,7 @@ def main() -> None:
             port = free_port()
             url = f"http://127.0.0.1:{port}"
             with server([PYTHON, "-m", "scripts.local_server", "--port", str(port)], repo, f"{url}/v2/health/ready"):
-                for concurrency in (1, 16):
-                    stats = load(f"{url}/v1/models/digits:predict", body, args.requests, concurrency)
-                    record_load(results, name, concurrency, stats)
+                record_load(results, name, url + "/v1/models/digits:predict", body, args.requests, (1, 16))
     cleanup(repo)
     names = list(SETTINGS)
     rows = comparison(results, *names)
