@@ -19,7 +19,6 @@ from scripts.policy import registry_of
 from scripts.status import KNOWN_ISSUE, conditions, ready_despite_unknown
 
 STORAGE_INITIALIZER, VAULT_AGENT_INIT, SERVER = "storage-initializer", "vault-agent-init", "kserve-container"
-UID_ANNOTATION = "serving.kserve.io/storage-initializer-uid"
 ISTIO_CNI = "Fix incompatibility with Istio CNI"
 PULL_FAILURES = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName"}
 TAG_RESOLUTION = re.compile(r"(?i)(resolv\w* (image|tag)|to digest|unable to fetch image)")
@@ -67,22 +66,25 @@ def _failure(status: Any) -> str | None:
 
 def storage_initializer(snapshot: Snapshot, service: dict[str, Any]) -> Iterator[Finding]:
     section = "A storage initializer container cannot start"
+    # What the platform requires for Istio CNI (next-gen: the storage-initializer UID), from service.yaml.
+    required = service["policy"]["required_annotations"]
+    annotations = snapshot.isvc.get("metadata", {}).get("annotations") or {}
+    missing = [f'{key}: "{value}"' for key, value in required.items() if annotations.get(key) != value]
     for pod, status in _container_states(snapshot, STORAGE_INITIALIZER):
         failure = _failure(status)
         if failure is None:
             continue
         seen = f"init container {STORAGE_INITIALIZER} of pod {pod}: {failure}"
-        annotations = snapshot.isvc.get("metadata", {}).get("annotations") or {}
-        if service["generation"] == "next-gen" and annotations.get(UID_ANNOTATION) != "1337":
+        if missing:
             fix = (
-                f'add the annotation {UID_ANNOTATION}: "1337" and allowPrivilegeEscalation: false '
+                f"add the annotation {', '.join(missing)} and allowPrivilegeEscalation: false "
                 "(k8s/inference-service.yaml has them: redeploy with `make deploy`); with Istio CNI the "
                 "init container cannot reach storage before Envoy is ready"
             )
             yield Finding("storage initializer cannot start (Istio CNI)", seen, fix, ISTIO_CNI)
-        elif service["generation"] == "next-gen" and CONNECTION.search(failure):
+        elif required and CONNECTION.search(failure):
             fix = (
-                "a connection failure on next-gen: check the UID 1337 annotation reached the pod "
+                f"a connection failure with Istio CNI: check the annotation {', '.join(required)} reached the pod "
                 "(`kubectl get pod -o yaml`) and that the namespace's workspace setup allows egress to storage"
             )
             yield Finding("storage initializer cannot reach storage", seen, fix, ISTIO_CNI)

@@ -25,12 +25,18 @@ VAULT = {
 }
 
 
+# What the platform requires on next-gen environments (service.yaml's policy.required_annotations there).
+NEXT_GEN_ANNOTATIONS = {"serving.kserve.io/storage-initializer-uid": "1337"}
+
+
 def service(generation: str = "legacy", vault: bool = True) -> dict[str, Any]:
+    required = NEXT_GEN_ANNOTATIONS if generation == "next-gen" else {}
     return {
         **SERVICE,
         "generation": generation,
         "ready_unknown_is_known_issue": generation == "legacy",
         "vault": VAULT if vault else None,
+        "policy": {**SERVICE["policy"], "required_annotations": required},
     }
 
 
@@ -98,6 +104,14 @@ def test_doctor_maps_each_failure_to_the_guideline(
     matching = [finding for finding in findings if finding.title == title]
     assert matching, [finding.title for finding in findings]
     assert fix in matching[0].fix and matching[0].section == section
+
+
+def test_doctor_with_the_istio_cni_annotation_deployed_points_at_the_connection() -> None:
+    snapshot = read_snapshot(fixture("storage-initializer-istio-cni"))
+    snapshot.isvc["metadata"]["annotations"].update(NEXT_GEN_ANNOTATIONS)
+    titles = [finding.title for finding in doctor.diagnose(snapshot, service("next-gen"))]
+    assert "storage initializer cannot reach storage" in titles
+    assert "storage initializer cannot start (Istio CNI)" not in titles
 
 
 def test_doctor_finds_nothing_wrong_with_a_healthy_service() -> None:
