@@ -80,8 +80,12 @@ class Repo:
             for container in runtime.get("spec", {}).get("containers", []):
                 yield name, container
         for name, isvc in self.of_kind("InferenceService"):
-            for container in isvc.get("spec", {}).get("predictor", {}).get("containers", []):
+            for container in predictor(isvc).get("containers", []):
                 yield name, container
+
+
+def predictor(isvc: dict[str, Any]) -> dict[str, Any]:
+    return isvc.get("spec", {}).get("predictor", {})
 
 
 def registry_of(image: str) -> str:
@@ -176,7 +180,7 @@ def next_gen_istio_cni(repo: Repo) -> Iterator[Finding]:
                     "under Istio CNI otherwise)",
                     section,
                 )
-        model = isvc.get("spec", {}).get("predictor", {}).get("model", {})
+        model = predictor(isvc).get("model", {})
         if (model.get("securityContext") or {}).get("allowPrivilegeEscalation") is not False:
             yield Finding(
                 name,
@@ -190,7 +194,7 @@ def gpu_needs_gpu_image(repo: Repo) -> Iterator[Finding]:
     resource, gpu_images = repo.policy["gpu_resource"], repo.policy["gpu_images"]
     image = base_image(repo.dockerfile)
     for name, isvc in repo.of_kind("InferenceService"):
-        resources = isvc.get("spec", {}).get("predictor", {}).get("model", {}).get("resources") or {}
+        resources = predictor(isvc).get("model", {}).get("resources") or {}
         wants_gpu = any(resource in (resources.get(part) or {}) for part in ("requests", "limits"))
         if wants_gpu and image not in gpu_images:
             yield Finding(
@@ -240,9 +244,7 @@ def non_root_with_limits(repo: Repo) -> Iterator[Finding]:
         yield Finding("Dockerfile", "end with a numeric non-root USER (e.g. USER 1000)", BASELINE)
     model_limits = {}
     for _, isvc in repo.of_kind("InferenceService"):
-        model_limits = (isvc.get("spec", {}).get("predictor", {}).get("model", {}).get("resources") or {}).get(
-            "limits"
-        ) or {}
+        model_limits = (predictor(isvc).get("model", {}).get("resources") or {}).get("limits") or {}
     for name, container in repo.containers():
         context = container.get("securityContext") or {}
         if context.get("runAsNonRoot") is not True and not context.get("runAsUser"):
@@ -268,10 +270,7 @@ def vault_service_account(repo: Repo) -> Iterator[Finding]:
                 "container and needs the secret before it starts",
                 section,
             )
-        accounts = {
-            isvc.get("spec", {}).get("predictor", {}).get("serviceAccountName")
-            for _, isvc in repo.of_kind("InferenceService")
-        } - {None}
+        accounts = {predictor(isvc).get("serviceAccountName") for _, isvc in repo.of_kind("InferenceService")} - {None}
         if not accounts:
             yield Finding(
                 "k8s/inference-service.yaml",
