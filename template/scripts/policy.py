@@ -44,13 +44,26 @@ class Repo:
         self.policy: dict[str, Any] = self.service["policy"]
 
     @cached_property
-    def manifests(self) -> list[tuple[str, dict[str, Any]]]:
-        documents = []
+    def manifest_files(self) -> list[tuple[Path, list[dict[str, Any]] | yaml.YAMLError]]:
+        """Each k8s/*.yaml file with its documents, or the YAML error that stops it parsing."""
+        files: list[tuple[Path, list[dict[str, Any]] | yaml.YAMLError]] = []
         for path in sorted((self.root / "k8s").glob("*.yaml")):
-            for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
-                if isinstance(doc, dict):
-                    documents.append((f"k8s/{path.name}", doc))
-        return documents
+            try:
+                documents = yaml.safe_load_all(path.read_text(encoding="utf-8"))
+                files.append((path, [doc for doc in documents if isinstance(doc, dict)]))
+            except yaml.YAMLError as error:
+                files.append((path, error))
+        return files
+
+    @cached_property
+    def manifests(self) -> list[tuple[str, dict[str, Any]]]:
+        """(k8s/<file>, document) for the files that parse; validate reports the others."""
+        return [
+            (f"k8s/{path.name}", doc)
+            for path, documents in self.manifest_files
+            if not isinstance(documents, yaml.YAMLError)
+            for doc in documents
+        ]
 
     def of_kind(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
         return [(name, doc) for name, doc in self.manifests if doc.get("kind") == kind]
@@ -307,6 +320,5 @@ RULES: list[Callable[[Repo], Iterator[Finding]]] = [
 ]
 
 
-def policy_findings(root: Path = REPO_ROOT) -> list[Finding]:
-    repo = Repo(root)
+def policy_findings(repo: Repo) -> list[Finding]:
     return [finding for rule in RULES for finding in rule(repo)]

@@ -29,7 +29,7 @@ import kserve.models
 import kubernetes.client.models
 import yaml
 
-from scripts.policy import policy_findings
+from scripts.policy import Repo, policy_findings
 from scripts.service_facts import REPO_ROOT
 
 # apiVersion/kind -> typed model. Objects of other kinds are reported as not checked.
@@ -114,12 +114,10 @@ def schema_errors(obj: dict[str, Any], source: str) -> Iterator[str]:
         yield f"{field}: {error.message} (KServe CRD schema)"
 
 
-def structure_errors(root: Path, schema_source: str | None) -> Iterator[str]:
-    for path in sorted((root / "k8s").glob("*.yaml")):
-        try:
-            documents = [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc is not None]
-        except yaml.YAMLError as error:
-            yield f"k8s/{path.name}: not valid YAML: {error}"
+def structure_errors(repo: Repo, schema_source: str | None) -> Iterator[str]:
+    for path, documents in repo.manifest_files:
+        if isinstance(documents, yaml.YAMLError):
+            yield f"k8s/{path.name}: not valid YAML: {documents}"
             continue
         for doc in documents:
             kind, api = doc.get("kind", "?"), doc.get("apiVersion", "?")
@@ -159,9 +157,10 @@ def hadolint_errors(root: Path) -> Iterator[str]:
 
 
 def validate_repo(root: Path, schema_source: str | None) -> list[str]:
+    repo = Repo(root)  # k8s/ is read once, for the structure checks and the policy
     return [
-        *structure_errors(root, schema_source),
-        *(str(finding) for finding in policy_findings(root)),
+        *structure_errors(repo, schema_source),
+        *(str(finding) for finding in policy_findings(repo)),
         *hadolint_errors(root),
     ]
 

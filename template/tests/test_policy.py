@@ -17,7 +17,7 @@ from scripts.validate import main as validate
 
 
 def test_this_repo_follows_the_policy() -> None:
-    assert policy_findings() == []
+    assert policy_findings(Repo()) == []
 
 
 @pytest.fixture
@@ -162,3 +162,10 @@ def test_make_validate_names_the_file_and_the_fix(copy: Path, capsys: pytest.Cap
     assert "k8s/serving-runtime.yaml" in errors
     assert "containers[0].imagePullPolcy: unknown field" in errors
     assert "[guideline: Image Registries]" in errors
+
+
+def test_make_validate_reports_a_manifest_that_is_not_yaml(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with (copy / "k8s" / "inference-service.yaml").open("a", encoding="utf-8") as manifest:
+        manifest.write("metadata: [unclosed\n")
+    assert validate(["--repo", str(copy)]) == 1
+    assert "k8s/inference-service.yaml: not valid YAML" in capsys.readouterr().err
