@@ -8,7 +8,7 @@ INSTALLED = $(VENV)/.installed
 # pytest and kubernetes: it lives in an environment of its own.
 CHECKOV_VENV ?= .venv-checkov
 
-.PHONY: help install demo test lint docs
+.PHONY: help install demo test lint docs release
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -16,29 +16,32 @@ help: ## list the targets
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=25.1"
-	$(PY) -m pip install --quiet --group dev
+	$(PY) -m pip install --quiet -e . --group dev
 	touch $@
 
 $(CHECKOV_VENV)/bin/checkov:
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet "checkov>=3.2,<4"
 
-install: $(INSTALLED) $(CHECKOV_VENV)/bin/checkov ## .venv (copier, test tools, what rendered services need) and .venv-checkov
+install: $(INSTALLED) $(CHECKOV_VENV)/bin/checkov ## .venv (copier, kserve-kit editable, test tools) and .venv-checkov
 
-demo: $(INSTALLED) ## render a service with the defaults into $(DEMO_DIR), train, serve on 127.0.0.1, smoke test V1+V2
+demo: $(INSTALLED) ## render a service with the defaults into $(DEMO_DIR), install it, train, serve, smoke test V1 and V2
 	rm -rf $(DEMO_DIR)
 	$(PY) -m copier copy --trust --defaults --quiet --vcs-ref HEAD "$(CURDIR)" $(DEMO_DIR)
-	$(MAKE) -C $(DEMO_DIR) train smoke PY="$(abspath $(PY))"
-	$(MAKE) -C $(DEMO_DIR) smoke PY="$(abspath $(PY))" SMOKE_ARGS="--protocol v2"
-	@echo "demo: the rendered service is in $(DEMO_DIR); see $(DEMO_DIR)/README.md"
+	$(MAKE) -C $(DEMO_DIR) install train smoke
+	@echo "demo: the rendered service is in $(DEMO_DIR), with its own .venv; see $(DEMO_DIR)/README.md"
 
 test: install ## the kit's whole test suite (renders, real servers, schema checks)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(INSTALLED) ## ruff on the kit's own code
-	$(PY) -m ruff check extensions tests bench
-	$(PY) -m ruff format --check extensions tests bench
+	$(PY) -m ruff check kserve_kit extensions tests bench
+	$(PY) -m ruff format --check kserve_kit extensions tests bench
 
 docs: $(INSTALLED) ## regenerate docs/questions.md from copier.yml and build the docs (mkdocs --strict)
 	$(PY) -m extensions.questions_doc > docs/questions.md
 	$(PY) -m mkdocs build --strict --site-dir site
+
+release: ## release the kit as VERSION=x.y.z: checks CHANGELOG, sets pyproject's version, commits, tags
+	@test -n "$(VERSION)" || { echo "release: give the version, e.g. make release VERSION=0.5.0"; exit 2; }
+	$(PY) -m extensions.release $(VERSION)

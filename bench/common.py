@@ -19,18 +19,27 @@ import httpx
 from copier import run_copy
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
+PYTHON = sys.executable  # the kit's: the load generator and the render
 
 
-def render(**answers: Any) -> Path:
+def prepared(repo: Path | None, **answers: Any) -> tuple[Path, Path, bool]:
+    """(service repo, its Python, whether it is ours to delete): `repo` as given (after its own
+    `make install train`), or a fresh render of `answers` with its own `make install train`."""
+    if repo is not None:
+        return repo, repo / ".venv" / "bin" / "python", False
     warnings.filterwarnings("ignore", message="Dirty template changes")  # benchmarks use the working tree
-    destination = Path(tempfile.mkdtemp(prefix="bench-")) / "service"
+    destination = Path(tempfile.mkdtemp(prefix="bench-")) / answers.get("service_name", "service")
     run_copy(str(KIT_ROOT), str(destination), data=answers, defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)
-    return destination
+    result = subprocess.run(["make", "-s", "install", "train"], cwd=destination, capture_output=True, text=True)
+    if result.returncode:
+        raise SystemExit(
+            f"`make install train` failed in {destination}:\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
+        )
+    return destination, destination / ".venv" / "bin" / "python", True
 
 
-def make(repo: Path, *targets: str) -> None:
-    subprocess.run(["make", "-s", *targets, f"PY={PYTHON}"], cwd=repo, check=True, capture_output=True)
+def repo_argument(parser: Any) -> None:
+    parser.add_argument("--repo", type=Path, help="an installed, trained service to measure (default: render one)")
 
 
 def free_port() -> int:

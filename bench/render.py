@@ -18,7 +18,7 @@ import yaml
 
 from bench.common import KIT_ROOT, PYTHON, machine, table
 
-KIT_FILES = ["copier.yml", "extensions", "platforms", "runtimes", "template"]
+KIT_FILES = ["copier.yml", "pyproject.toml", "extensions", "platforms", "template"]
 GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
 
 

@@ -17,22 +17,22 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from bench.common import (
     KIT_ROOT,
-    PYTHON,
     Results,
     cleanup,
     comparison,
     free_port,
     machine,
-    make,
+    prepared,
     record_load,
-    render,
+    repo_argument,
     server,
     table,
 )
 
-MODEL = "iris-classifier"
 MLSERVER_VENV = KIT_ROOT / ".venv-mlserver"
 MLSERVER_PACKAGES = ["mlserver==1.7.1", "mlserver-sklearn==1.7.1"]
 PLAIN_SERVER = """
@@ -72,20 +72,23 @@ def mlserver() -> Path:
     return executable
 
 
-def servers(repo: Path, port: int) -> dict[str, tuple[list[str], str, dict[str, tuple[str, dict[str, Any]]]]]:
+def servers(
+    repo: Path, python: Path, port: int
+) -> dict[str, tuple[list[str], str, dict[str, tuple[str, dict[str, Any]]]]]:
     """name -> (command, readiness path, {protocol label: (predict path, body)})."""
-    rows = json.loads((repo / "scripts" / "sample.json").read_text())["instances"]
-    v1 = ("/v1/models/iris-classifier:predict", {"instances": rows})
+    rows = json.loads((repo / "sample.json").read_text())["instances"]
+    model = yaml.safe_load((repo / ".copier-answers.yml").read_text())["service_name"]
+    v1 = (f"/v1/models/{model}:predict", {"instances": rows})
     flat = [value for row in rows for value in row]
-    v2 = ("/v2/models/iris-classifier/infer", {"inputs": [{"name": "input-0", "shape": [len(rows), len(rows[0])],
-                                                            "datatype": "FP64", "data": flat}]})  # fmt: skip
-    kserve_flags = ["--model_name", MODEL, "--model_dir", str(repo / "model"), "--http_port", str(port),
+    v2 = (f"/v2/models/{model}/infer", {"inputs": [{"name": "input-0", "shape": [len(rows), len(rows[0])],
+                                                    "datatype": "FP64", "data": flat}]})  # fmt: skip
+    kserve_flags = ["--model_name", model, "--model_dir", str(repo / "model"), "--http_port", str(port),
                     "--grpc_port", str(free_port()), "--enable_grpc", "false", "--workers", "1",
                     "--configure_logging", "false", "--enable_latency_logging", "false"]  # fmt: skip
     settings = repo / "mlserver"
     settings.mkdir(exist_ok=True)
     (settings / "model-settings.json").write_text(json.dumps({
-        "name": MODEL, "implementation": "mlserver_sklearn.SKLearnModel",
+        "name": model, "implementation": "mlserver_sklearn.SKLearnModel",
         "parameters": {"uri": str(repo / "model" / "model.joblib")},
     }))  # fmt: skip
     # parallel_workers 0: MLServer's default worker pool breaks with uvloop 0.23.
@@ -93,9 +96,17 @@ def servers(repo: Path, port: int) -> dict[str, tuple[list[str], str, dict[str, 
         "http_port": port, "grpc_port": free_port(), "metrics_port": free_port(), "parallel_workers": 0,
     }))  # fmt: skip
     return {
-        "kit": ([PYTHON, "-m", "iris_classifier", *kserve_flags], f"/v1/models/{MODEL}", {"V1": v1, "V2": v2}),
-        "plain KServe": ([PYTHON, str(repo / "plain_server.py"), *kserve_flags], f"/v1/models/{MODEL}", {"V1": v1}),
-        "MLServer": ([str(mlserver()), "start", str(settings)], f"/v2/models/{MODEL}/ready", {"V2": v2}),
+        "kit": (
+            [str(python), "-m", model.replace("-", "_"), *kserve_flags],
+            f"/v1/models/{model}",
+            {"V1": v1, "V2": v2},
+        ),  # fmt: skip
+        "plain KServe": (
+            [str(python), str(repo / "plain_server.py"), *kserve_flags],
+            f"/v1/models/{model}",
+            {"V1": v1},
+        ),  # fmt: skip
+        "MLServer": ([str(mlserver()), "start", str(settings)], f"/v2/models/{model}/ready", {"V2": v2}),
     }
 
 
@@ -103,21 +114,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; medians are reported")
+    repo_argument(parser)
     args = parser.parse_args()
-    repo = render()
-    make(repo, "train")
+    repo, python, ours = prepared(args.repo)
     (repo / "plain_server.py").write_text(PLAIN_SERVER, encoding="utf-8")
     results: Results = {}
     for _ in range(args.rounds):
         port = free_port()
-        for name, (command, ready_path, protocols) in servers(repo, port).items():
+        for name, (command, ready_path, protocols) in servers(repo, python, port).items():
             url = f"http://127.0.0.1:{port}"
             with server(command, repo, url + ready_path) as cold_start:
                 for protocol, (path, body) in protocols.items():
                     label = f"{name} {protocol}"
                     results.setdefault((label, "cold start to ready (s)"), []).append(cold_start)
                     record_load(results, label, url + path, body, args.requests, (1, 8))
-    cleanup(repo)
+    (repo / "plain_server.py").unlink()
+    if ours:
+        cleanup(repo)
     print(f"# Rendered sklearn server vs peers on the same iris model: {args.requests} requests per cell, "
           f"median of {args.rounds} alternating rounds ({machine()})")  # fmt: skip
     for kit, peer in (("kit V1", "plain KServe V1"), ("kit V2", "MLServer V2")):

@@ -11,16 +11,17 @@ import argparse
 import json
 import re
 
+import yaml
+
 from bench.common import (
-    PYTHON,
     Results,
     cleanup,
     comparison,
     free_port,
     machine,
-    make,
+    prepared,
     record_load,
-    render,
+    repo_argument,
     server,
     table,
 )
@@ -32,15 +33,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=2)
+    repo_argument(parser)
     args = parser.parse_args()
-    repo = render(runtime="torchserve", service_name="digits")
-    make(repo, "train", "mar")
+    repo, python, ours = prepared(args.repo, runtime="torchserve", service_name="digits")
+    name = yaml.safe_load((repo / ".copier-answers.yml").read_text())["service_name"]
     config = repo / "config" / "config.properties"
     shipped = config.read_text(encoding="utf-8")
-    body = {"instances": json.loads((repo / "scripts" / "sample.json").read_text())["instances"][:1]}
+    body = {"instances": json.loads((repo / "sample.json").read_text())["instances"][:1]}
     results: Results = {}
     for _ in range(args.rounds):
-        for name, (batch, delay) in SETTINGS.items():
+        for setting, (batch, delay) in SETTINGS.items():
             config.write_text(
                 re.sub(r'"batchSize": \d+, "maxBatchDelay": \d+', f'"batchSize": {batch}, "maxBatchDelay": {delay}',
                        shipped),
@@ -48,9 +50,12 @@ def main() -> None:
             )  # fmt: skip
             port = free_port()
             url = f"http://127.0.0.1:{port}"
-            with server([PYTHON, "-m", "scripts.local_server", "--port", str(port)], repo, f"{url}/v2/health/ready"):
-                record_load(results, name, url + "/v1/models/digits:predict", body, args.requests, (1, 16))
-    cleanup(repo)
+            command = [str(python), "-m", "kserve_kit", "serve", "--port", str(port)]
+            with server(command, repo, f"{url}/v2/health/ready"):
+                record_load(results, setting, url + f"/v1/models/{name}:predict", body, args.requests, (1, 16))
+    config.write_text(shipped, encoding="utf-8")
+    if ours:
+        cleanup(repo)
     names = list(SETTINGS)
     rows = comparison(results, *names)
     print(f"# Rendered TorchServe service, one 8x8 image per request: {args.requests} requests per cell, "

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import json
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from copier_template_extensions import ContextHook
 from jinja2 import Environment
 
 
-def _import_kit_modules() -> tuple[Any, Any, Any]:
+def _import_kit_modules() -> tuple[Any, Any, Any, Any]:
     """Import this template's own `extensions` package, whatever else is loaded.
 
     Copier loads this file by path, and `copier update` loads two versions of the template in one
@@ -34,16 +36,16 @@ def _import_kit_modules() -> tuple[Any, Any, Any]:
     saved = {name: sys.modules.pop(name) for name in list(sys.modules) if ours(name)}
     sys.path.insert(0, template_root)
     try:
-        from extensions import derive, profile, validation
+        from extensions import derive, profile, runtimes, validation
     finally:
         sys.path.remove(template_root)
         for name in [name for name in sys.modules if ours(name)]:
             del sys.modules[name]
         sys.modules.update(saved)
-    return derive, profile, validation
+    return derive, profile, runtimes, validation
 
 
-derive, profile, validation = _import_kit_modules()
+derive, profile, runtimes, validation = _import_kit_modules()
 
 
 class _BlockStyleDumper(yaml.SafeDumper):
@@ -102,12 +104,48 @@ def quoted(value: Any) -> str:
 
 
 @functools.cache
-def _choices(platform: str) -> tuple[str, str]:
+def question_choices(platform: str) -> tuple[str, str]:
     """The `platform` and `environment` question choices, as the YAML (JSON) text copier.yml reads."""
     environments = profile.load_profile(platform)["environments"]
     return json.dumps(list(profile.available_platforms())), json.dumps(
         {f"{env} ({facts['generation']})": env for env, facts in environments.items()}
     )
+
+
+# The `runtime` question's choices and the runtimes that can use a GPU, from the runtime entries.
+RUNTIME_CHOICES = json.dumps({entry.label: name for name, entry in runtimes.RUNTIMES.items()})
+GPU_RUNTIMES = [name for name, entry in runtimes.RUNTIMES.items() if entry.supports_gpu]
+
+
+def wrap_validation_errors() -> None:
+    """Copier's wizard (questionary on prompt_toolkit) shows a refused answer's message on ONE fixed
+    line, after "Validation error for question '<name>': ", so anything past 80 columns, the fix
+    included, is cut off. Show it wrapped over as many lines as it needs instead. Only this Copier
+    process is affected; if prompt_toolkit changes shape, this does nothing (tests/test_wizard.py)."""
+    try:
+        from prompt_toolkit.application import get_app
+        from prompt_toolkit.filters import has_validation_error
+        from prompt_toolkit.layout import ConditionalContainer, FormattedTextControl, Window
+        from prompt_toolkit.widgets.toolbars import ValidationToolbar
+
+        prompt_module = importlib.import_module("prompt_toolkit.shortcuts.prompt")
+    except ImportError:
+        return
+
+    class WrappingValidationToolbar(ValidationToolbar):
+        def __init__(self, show_position: bool = False) -> None:
+            super().__init__(show_position)
+            one_line = self.control.text
+
+            def wrapped() -> Any:
+                width = max(get_app().output.get_size().columns - 1, 20)
+                return [(style, "\n".join(textwrap.wrap(text, width))) for style, text, *_ in one_line()]
+
+            self.control = FormattedTextControl(wrapped)
+            self.container = ConditionalContainer(Window(self.control), filter=has_validation_error)
+
+    if getattr(prompt_module, "ValidationToolbar", None) is ValidationToolbar:
+        prompt_module.ValidationToolbar = WrappingValidationToolbar  # type: ignore[misc]
 
 
 class KitExtension(ContextHook):
@@ -119,6 +157,7 @@ class KitExtension(ContextHook):
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
+        wrap_validation_errors()
         environment.filters["toyaml"] = to_yaml
         environment.filters["quoted"] = quoted
         for name in (
@@ -127,20 +166,26 @@ class KitExtension(ContextHook):
             "namespace_error",
             "label_value_error",
             "description_error",
+            "quantity_error",
             "resources_error",
             "replicas_error",
             "storage_uri_error",
             "image_repository_error",
             "vault_path_error",
+            "vault_error",
+            "gpu_error",
+            "at_least",
+            "fitting_namespace",
         ):
             environment.globals[name] = getattr(validation, name)
 
     def hook(self, context: dict[str, Any]) -> None:
+        context["runtime_choices"], context["gpu_runtimes"] = RUNTIME_CHOICES, GPU_RUNTIMES
         platform = context.get("platform") or profile.DEFAULT_PLATFORM
         try:
-            context["platform_choices"], context["environment_choices"] = _choices(platform)
+            context["platform_choices"], context["environment_choices"] = question_choices(platform)
         except ValueError:
-            context["platform_choices"] = _choices(profile.DEFAULT_PLATFORM)[0]
+            context["platform_choices"] = question_choices(profile.DEFAULT_PLATFORM)[0]
             return  # the platform question's validator reports it
         context["platform_profile"] = profile.load_profile(platform)
         # While questions are still being asked, not every answer exists yet: no `kit` then.

@@ -1,52 +1,48 @@
 """Every value the templates need beyond the raw answers, computed once from answers + profile.
 
-The templates read `kit.<name>`; the rendered repo's scripts read the same values from the
-rendered `service.yaml`. Nothing here is computed anywhere else.
+The templates read `kit.<name>`; the rendered repo's tooling (kserve-kit) reads the same values from
+the rendered facts file `kserve-kit.yaml` (`kit.facts`). Nothing here is computed anywhere else.
 """
 
 from __future__ import annotations
 
+import functools
+import os
+import re
+import tomllib
+from pathlib import Path
 from typing import Any
 
-from extensions.profile import environment_facts, load_profile
+from extensions.profile import environment_facts, external_host, load_profile
+from extensions.runtimes import RUNTIMES, TORCH, TORCH_CPU_INDEX
 
+KIT_ROOT = Path(__file__).resolve().parent.parent
 HTTP_PORT = 8080  # the port KServe routes to in the predictor container
-# What each runtime means to KServe and to the rendered repo. A new runtime is one entry here plus
-# its own files under runtimes/<runtime>/ (see docs/architecture.md). `{model_dir}` in
-# container arguments is replaced by where the model is in the container.
-RUNTIMES: dict[str, dict[str, Any]] = {
-    "sklearn": {
-        "model_format": "sklearn",
-        "model_artifacts": "`model/` (`model.joblib`)",
-        "supports_gpu": False,
-        "container_command": [],  # the image's ENTRYPOINT: python -m <package>
-        "container_args": ["--model_name={{.Name}}", "--model_dir={model_dir}", f"--http_port={HTTP_PORT}"],
-        # KServe's Python server has per-model readiness on both protocols.
-        "ready_paths": {"v1": "/v1/models/{model}", "v2": "/v2/models/{model}/ready"},
-    },
-    "torchserve": {
-        "model_format": "pytorch",
-        "model_artifacts": "`model-store/` and `config/` (`make train mar`)",
-        "supports_gpu": True,
-        "container_command": ["torchserve"],
-        "container_args": [
-            "--start",
-            "--foreground",
-            "--disable-token-auth",
-            "--model-store={model_dir}/model-store",
-            "--ts-config={model_dir}/config/config.properties",
-        ],
-        # TorchServe answers the V1/V2 inference routes itself but has only server-level readiness.
-        "ready_paths": {"v1": "/v2/health/ready", "v2": "/v2/health/ready"},
-    },
-}
-
 STORAGE_INITIALIZER_UID_ANNOTATION = "serving.kserve.io/storage-initializer-uid"
 DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 GUIDANCE_VERSION_LABEL = "kserve-template/guidance-version"
 KIT_VERSION_ANNOTATION = "kserve-template/kit-version"
 MOUNTED_MODEL_DIR = "/mnt/models"  # where KServe's storage initializer puts the model
 BAKED_MODEL_DIR = "/opt/model"  # where the Dockerfile copies the model when it is baked in
+RUFF = "0.17.6"  # one version for `make lint` and pre-commit
+
+
+@functools.cache
+def kit_version(kit_root: Path = KIT_ROOT) -> str:
+    """The kit's version: pyproject.toml's, the one place it is kept (no git tag needed)."""
+    return str(tomllib.loads((kit_root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"])
+
+
+def tooling_source(src_path: str) -> str:
+    """Where a service installs kserve-kit from: the kit it was rendered from, as a pip direct reference."""
+    if re.match(r"^(gh|gl):", src_path):
+        host = "github.com" if src_path.startswith("gh:") else "gitlab.com"
+        return f"git+https://{host}/{src_path[3:].removesuffix('.git')}.git"
+    if src_path.startswith(("git+", "https://", "http://", "ssh://", "git@")):
+        url = src_path.removeprefix("git+")
+        url = f"ssh://{url.replace(':', '/', 1)}" if url.startswith("git@") else url
+        return f"git+{url}"
+    return Path(os.path.abspath(src_path.removeprefix("file://"))).as_uri()
 
 
 def vault_annotations(answers: dict[str, Any]) -> dict[str, str]:
@@ -78,83 +74,138 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
     """The derived values for one set of answers (raises KeyError while answers are missing)."""
     profile = load_profile(answers["platform"])
     env = environment_facts(profile, answers["environment"])
-    name, namespace = answers["service_name"], answers["namespace"]
+    name, namespace, storage = answers["service_name"], answers["namespace"], answers["model_storage"]
     runtime = RUNTIMES[answers["runtime"]]
-    next_gen = env["generation"] == "next-gen"
+    package = name.replace("-", "_")
+    version = kit_version()
     predictor = f"{name}-predictor"
-    external_host = f"{predictor}-{namespace}-{profile['external_host_suffix']}.{env['domain']}"
-    internal_host = f"{predictor}.{namespace}.svc.cluster.local"
-    # The kit's git tag (`git describe`) this repo was rendered or last updated from.
-    kit_version = (answers.get("_copier_answers") or {}).get("_commit") or "unversioned"
-    storage = answers["model_storage"]
+    external = answers["visibility"] == "external"
     vault = storage == "s3" and bool(answers.get("vault"))  # Vault holds the S3 credentials
+    gpu = runtime.supports_gpu and bool(answers.get("gpu"))
+    # KServe's storage initializer downloads (s3) or links (pvc) the model; a baked model needs none.
+    storage_initializer = storage in ("s3", "pvc")
+    model_dir = MOUNTED_MODEL_DIR if storage_initializer else BAKED_MODEL_DIR
+    unconfirmed = set(profile.get("unconfirmed") or [])
 
+    common_labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "kserve-template"}
     labels = {
-        "app.kubernetes.io/name": name,
-        "app.kubernetes.io/managed-by": "kserve-template",
+        **common_labels,
         "team": answers["owner"],
         GUIDANCE_VERSION_LABEL: profile["guidance_version"],
+        # Backstage's Kubernetes plugin finds the service's objects by this label (catalog-info.yaml).
+        "backstage.io/kubernetes-id": name,
     }
-    if answers["visibility"] == "cluster-local":
+    if not external:
         labels[profile["visibility_label"]] = "cluster-local"
-
-    # What the environment's generation requires ("Fix incompatibility with Istio CNI" on next-gen).
+    # What the environment's generation requires ("Fix incompatibility with Istio CNI" on next-gen),
+    # only where a storage initializer runs.
     required_annotations = {}
-    if env["storage_initializer_uid"] is not None:
+    if env["storage_initializer_uid"] is not None and storage_initializer:
         required_annotations[STORAGE_INITIALIZER_UID_ANNOTATION] = str(env["storage_initializer_uid"])
+    # The kit version changes every release: first, away from the end where owners add their own.
     annotations = {
+        KIT_VERSION_ANNOTATION: version,
         DEPLOYMENT_MODE_ANNOTATION: profile["deployment_mode"],
-        KIT_VERSION_ANNOTATION: kit_version,
         **required_annotations,
     }
 
-    gpu = runtime["supports_gpu"] and bool(answers.get("gpu"))
-    model_dir = BAKED_MODEL_DIR if storage == "image" else MOUNTED_MODEL_DIR
-    return {
-        "package_name": name.replace("-", "_"),
-        "generation": env["generation"],
-        "next_gen": next_gen,
-        "domain": env["domain"],
-        "external_host": external_host,
-        "external_url": f"http://{external_host}",
-        "internal_host": internal_host,
-        "internal_url": f"http://{internal_host}",
-        "local_gateway": env["local_gateway"],
-        "local_gateway_url": f"http://{env['local_gateway']}",
+    endpoints = {
+        "external": f"http://{external_host(profile, answers['environment'], name, namespace)}" if external else None,
+        "internal": f"http://{predictor}.{namespace}.svc.cluster.local",
+        "local_gateway": f"http://{env['local_gateway']}",
         "gateway_host_header": f"{predictor}.{namespace}",
+    }
+    vault_facts = (
+        {
+            "role": answers["vault_role"],
+            "secret_path": answers["vault_secret_path"],
+            "service_account": f"{name}-vault",
+            "auth_delegator_role": profile["vault"]["auth_delegator_role"],
+        }
+        if vault
+        else None
+    )
+
+    def fill(arguments: tuple[str, ...]) -> list[str]:
+        values = {"{model_dir}": model_dir, "{port}": str(HTTP_PORT), "{package}": package}
+        return [functools.reduce(lambda text, item: text.replace(*item), values.items(), arg) for arg in arguments]
+
+    # What kserve-kit reads (the rendered kserve-kit.yaml); the manifests hold the rest.
+    facts = {
+        "kit_version": version,
+        "guidance_version": profile["guidance_version"],
+        "platform": answers["platform"],
+        "environment": answers["environment"],
+        "generation": env["generation"],
+        "runtime": answers["runtime"],
+        "server": runtime.server,
+        "package": package,
+        "entrypoint": fill(runtime.entrypoint),
+        "model_dir": model_dir,
+        "artifacts": runtime.artifacts,
+        "artifacts_hint": "run `make train` first",
+        "visibility": answers["visibility"],
+        "visibility_label": profile["visibility_label"],
+        "storage": storage,
+        "storage_uri": answers.get("storage_uri") if storage_initializer else None,
+        "endpoints": endpoints,
+        "ready_unknown_is_known_issue": env["ready_unknown_is_known_issue"],
+        "vault": vault_facts,
+        "guideline": {"title": profile["guideline"], "url": profile["guideline_url"], "contacts": profile["contacts"]},
+        "kserve": profile["kserve"],
+        "kubernetes_version": profile["kubernetes_version"],
+        "policy": {
+            "allowed_registries": profile["allowed_registries"],
+            "allowed_python_hosts": profile["allowed_python_hosts"],
+            "required_annotations": required_annotations,
+            "gpu_resource": profile["gpu"]["resource"],
+            "gpu_images": sorted(images["gpu"] for images in profile["base_images"].values() if "gpu" in images),
+            "auth_delegator_role": profile["vault"]["auth_delegator_role"],
+        },
+    }
+    return {
+        "version": version,
+        "facts": facts,
+        "package_name": package,
+        "runtime": runtime,
+        "generation": env["generation"],
+        "next_gen": env["generation"] == "next-gen",
+        "external_url": endpoints["external"],
+        "internal_url": endpoints["internal"],
+        "local_gateway_url": endpoints["local_gateway"],
+        "gateway_host_header": endpoints["gateway_host_header"],
         "ready_unknown_is_known_issue": env["ready_unknown_is_known_issue"],
         "workspace_setup": env["workspace_setup"],
+        "common_labels": common_labels,
         "isvc_labels": labels,
         "isvc_annotations": annotations,
         "required_annotations": required_annotations,
+        "storage_initializer": storage_initializer,
         "serving_runtime_name": f"{name}-{answers['runtime']}",
-        "model_format": runtime["model_format"],
-        "model_artifacts": runtime["model_artifacts"],
         "http_port": HTTP_PORT,
-        "container_command": runtime["container_command"],
-        "container_args": [arg.replace("{model_dir}", model_dir) for arg in runtime["container_args"]],
-        "protocol_paths": {
-            protocol: {
-                "ready": runtime["ready_paths"][protocol].format(model=name),
-                "predict": predict.format(model=name),
-            }
-            for protocol, predict in (("v1", "/v1/models/{model}:predict"), ("v2", "/v2/models/{model}/infer"))
-        },
-        "storage_uri": answers.get("storage_uri") if storage in ("s3", "pvc") else None,
+        "entrypoint": facts["entrypoint"],
+        "container_args": fill(runtime.args),
+        # The image's default arguments: the ServingRuntime's, with the name KServe would put in.
+        "image_cmd": [arg.replace("{{.Name}}", name) for arg in fill(runtime.args)],
+        "storage_uri": facts["storage_uri"],
+        "artifact_dirs": " and ".join(f"{local}/" for local in runtime.artifacts.values()),
         "model_dir": model_dir,
-        "service_account_name": f"{name}-vault" if vault else None,
+        "vault": vault_facts,
         "pod_annotations": vault_annotations(answers) if vault else {},
-        "auth_delegator_role": profile["vault"]["auth_delegator_role"],
         "gpu_resource": profile["gpu"]["resource"] if gpu else None,
         "gpu_count": 1 if gpu else 0,
         "node_selector": profile["gpu"]["node_selector"] if gpu else {},
         "tolerations": profile["gpu"]["tolerations"] if gpu else [],
         "base_image": profile["base_images"][answers["runtime"]]["gpu" if gpu else "cpu"],
-        "allowed_registries": profile["allowed_registries"],
-        "gpu_images": sorted(images["gpu"] for images in profile["base_images"].values() if "gpu" in images),
-        "allowed_python_hosts": profile["allowed_python_hosts"],
-        "guideline": profile["guideline"],
-        "guideline_url": profile["guideline_url"],
-        "guidance_version": profile["guidance_version"],
-        "kit_version": kit_version,
+        "torch": TORCH if TORCH in runtime.dependencies else None,
+        "torch_cpu_index": TORCH_CPU_INDEX,
+        "ruff": RUFF,
+        "tooling_source": tooling_source(str((answers.get("_copier_answers") or {}).get("_src_path") or KIT_ROOT)),
+        "contacts": profile["contacts"],
+        "unconfirmed": {
+            "domain": f"environments.{answers['environment']}.domain" in unconfirmed,
+            "allowed_registries": "allowed_registries" in unconfirmed,
+            "guideline_url": "guideline_url" in unconfirmed,
+        },
+        "unconfirmed_note": f"(unconfirmed: ask {profile['contacts']['infra']})",
     }

@@ -39,3 +39,14 @@ def environment_facts(profile: dict[str, Any], environment: str) -> dict[str, An
         choices = ", ".join(profile["environments"])
         raise ValueError(f"unknown environment {environment!r}: choose one of {choices}") from None
     return {**profile["generations"][env["generation"]], **env}
+
+
+def external_host_label(profile: dict[str, Any], service_name: str, namespace: str) -> str:
+    """The first DNS label of the external hostname ("External Access"): the one with a 63-character cap."""
+    return f"{service_name}-predictor-{namespace}-{profile['external_host_suffix']}"
+
+
+def external_host(profile: dict[str, Any], environment: str, service_name: str, namespace: str) -> str:
+    """The external hostname of a service: `<isvc>-predictor-<namespace>-<suffix>.<domain>`."""
+    domain = environment_facts(profile, environment)["domain"]
+    return f"{external_host_label(profile, service_name, namespace)}.{domain}"

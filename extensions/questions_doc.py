@@ -5,6 +5,7 @@ python -m extensions.questions_doc > docs/questions.md   (`make docs` does it)
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import jinja2
 import yaml
 
 from extensions import validation
+from extensions.copier_hooks import RUNTIME_CHOICES, question_choices
 from extensions.profile import DEFAULT_PLATFORM, load_profile
 
 COPIER_YML = Path(__file__).resolve().parent.parent / "copier.yml"
@@ -26,7 +28,13 @@ def _cell(text: str) -> str:
 
 def questions_doc(copier_yml: Path = COPIER_YML) -> str:
     config = yaml.safe_load(copier_yml.read_text(encoding="utf-8"))
-    help_context = {"platform_profile": load_profile(DEFAULT_PLATFORM)}
+    platforms, environments = question_choices(DEFAULT_PLATFORM)
+    help_context = {
+        "platform_profile": load_profile(DEFAULT_PLATFORM),
+        "platform_choices": platforms,
+        "environment_choices": environments,
+        "runtime_choices": RUNTIME_CHOICES,
+    }
     lines = [
         "# Questions",
         "",
@@ -46,11 +54,12 @@ def questions_doc(copier_yml: Path = COPIER_YML) -> str:
             lines += [""] if lines[-1] else []
             lines += [f"## {section.capitalize()}", "", TABLE_HEADER, "|---|---|---|---|---|"]
         choices = question.get("choices")
+        if isinstance(choices, str):  # computed by the kit's extension (profile, runtime entries)
+            choices = json.loads(jinja2.Template(choices).render(help_context))
         kind = question.get("type", "str")
-        if isinstance(choices, dict):
-            kind += ": " + ", ".join(f"`{value}`" for value in choices.values())
-        elif isinstance(choices, str):
-            kind += ": from the platform profile"
+        if choices:
+            values = choices.values() if isinstance(choices, dict) else choices
+            kind += ": " + ", ".join(f"`{value}`" for value in values)
         functions = re.findall(r"(\w+_error)\(", question.get("validator", ""))
         rules = "; ".join(_cell((getattr(validation, fn).__doc__ or fn).split("\n")[0]) for fn in functions)
         when = question.get("when", "always")

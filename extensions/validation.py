@@ -1,102 +1,97 @@
 """Answer validators. Each returns "" when the answer is fine, else a message that says how to fix it.
 
-copier.yml calls them as Jinja filters/globals (registered in copier_hooks.py): Copier shows any
-non-empty result as the question's error and asks again.
+copier.yml calls them as Jinja globals (registered in copier_hooks.py): Copier shows any non-empty
+result as the question's error and asks again. Copier's wizard shows that error on ONE line of the
+terminal, so every message fits in MESSAGE_MAX characters and leads with the fix; the user's own
+value is never repeated at length. Questions that depend on earlier answers get defaults computed by
+the helpers at the end, so a default is never invalid (Copier would stop with a traceback).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import sys
 from typing import Any
 
+from extensions import profile
 from extensions.profile import available_platforms, load_profile
 
+MESSAGE_MAX = 78  # one line of an 80-column terminal
 DNS_LABEL_MAX = 63
+DESCRIPTION_MAX = 200
 _DNS_1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 _DNS_1123 = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_DNS_1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _LABEL_VALUE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
 _QUANTITY = re.compile(r"(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?")
-_IMAGE_REPOSITORY = re.compile(r"[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)+")
-_STORAGE_PREFIX = {"s3": "s3://", "pvc": "pvc://"}
-_VAULT_PATH = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+")
-DESCRIPTION_MAX = 200
+_IMAGE_PATH = re.compile(r"[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-]+[a-z0-9]+)*)*")
+_S3_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_VAULT_SEGMENT = re.compile(r"[A-Za-z0-9_.-]+")
+_REPLICAS = re.compile(r"\d+")
+# Top-level modules of a rendered repo and the import names of what it installs: a service package
+# of the same name would shadow them (Python's own modules are in sys.stdlib_module_names).
+_TAKEN_MODULES = {
+    "tests", "training", "docs", "k8s", "config", "model", "model_store", "site", "kserve", "kserve_kit",
+    "sklearn", "joblib", "numpy", "torch", "ts", "model_archiver", "yaml", "httpx", "kubernetes", "pytest",
+    "copier", "jinja2", "fastapi", "uvicorn", "pandas", "grpc", "mkdocs", "ruff", "setuptools",
+}  # fmt: skip
 
 
 def platform_error(platform: str) -> str:
     """A profile that exists in platforms/."""
     if platform not in available_platforms():
-        return f"Unknown platform {platform!r}: choose one of {', '.join(available_platforms())} (platforms/*.yml)"
+        return f"Unknown platform: choose one of {', '.join(available_platforms())} (platforms/*.yml)"
     return ""
 
 
 def external_host_label(service_name: str, namespace: str, platform: str) -> str:
-    """First DNS label of the external hostname ("External Access"): the one with a 63-character cap."""
-    suffix = load_profile(platform)["external_host_suffix"]
-    return f"{service_name}-predictor-{namespace}-{suffix}"
+    return profile.external_host_label(load_profile(platform), service_name, namespace)
 
 
-def _dns_error(kind: str, value: str, pattern: re.Pattern[str], rule: str) -> str:
+def _dns_error(what: str, value: str, pattern: re.Pattern[str], example: str) -> str:
     if not value:
-        return f"{kind} is required"
+        return f"{what} is required, e.g. {example}"
     if len(value) > DNS_LABEL_MAX:
-        return f"{kind} {value!r} is {len(value)} characters; the limit is {DNS_LABEL_MAX}"
+        return f"{what} is {len(value)} characters: use at most {DNS_LABEL_MAX}"
     if not pattern.fullmatch(value):
-        return f"{kind} {value!r} is not a DNS label: {rule}"
+        start = "a letter" if pattern is _DNS_1035 else "a letter or digit"
+        return f"Use lower-case letters, digits, '-'; start with {start}; e.g. {example}"
     return ""
 
 
 def service_name_error(service_name: str, platform: str) -> str:
-    """DNS-1035 label (KServe's rule for InferenceService names) that leaves room for a namespace."""
-    error = _dns_error(
-        "The service name",
-        service_name,
-        _DNS_1035,
-        "use lower-case letters, digits and '-', start with a letter, end with a letter or digit "
-        "(e.g. 'iris-classifier')",
-    )
-    if error:
+    """DNS-1035 label (KServe's rule for InferenceService names) that leaves room for a namespace and
+    whose Python package shadows nothing the repo imports."""
+    if error := _dns_error("Service name", service_name, _DNS_1035, "iris-classifier"):
         return error
+    package = service_name.replace("-", "_")
+    if package in _TAKEN_MODULES or package in sys.stdlib_module_names:
+        return f"'{service_name}' would shadow the Python module {package}: pick another name"
     # The shortest possible namespace (one character) must still fit the external hostname.
     over = len(external_host_label(service_name, "x", platform)) - DNS_LABEL_MAX
     if over > 0:
-        return (
-            f"The service name is {over} characters too long: the external hostname "
-            f"'{external_host_label(service_name, '<namespace>', platform)}' must fit in "
-            f"{DNS_LABEL_MAX} characters even with a one-character namespace"
-        )
+        return f"Service name too long by {over}: its URL label must fit {DNS_LABEL_MAX} characters"
     return ""
 
 
 def namespace_error(namespace: str, service_name: str, platform: str) -> str:
     """DNS-1123 label; with the service name it must fit the external hostname's label budget."""
-    error = _dns_error(
-        "The namespace",
-        namespace,
-        _DNS_1123,
-        "use lower-case letters, digits and '-', start and end with a letter or digit (e.g. 'vision-ai')",
-    )
-    if error:
+    if error := _dns_error("Namespace", namespace, _DNS_1123, "vision-ai"):
         return error
     label = external_host_label(service_name, namespace, platform)
     over = len(label) - DNS_LABEL_MAX
     if over > 0:
-        return (
-            f"The external hostname label '{label}' is {len(label)} characters; DNS allows "
-            f"{DNS_LABEL_MAX}. Shorten the service name and/or namespace by {over} characters "
-            "(guideline: External Access)."
-        )
+        return f"URL label is {len(label)} chars, max {DNS_LABEL_MAX}: shorten the namespace by {over}"
     return ""
 
 
 def label_value_error(what: str, value: str) -> str:
-    """A Kubernetes label value (used for the owner/team label)."""
+    """A Kubernetes label value (used for the owner/team label and the Vault role)."""
     if not value:
-        return f"{what} is required"
+        return f"{what} is required, e.g. vision-ai"
     if len(value) > DNS_LABEL_MAX or not _LABEL_VALUE.fullmatch(value):
-        return (
-            f"{what} {value!r} must be at most {DNS_LABEL_MAX} characters of letters, digits, "
-            "'-', '_' or '.', starting and ending with a letter or digit (e.g. 'vision-ai')"
-        )
+        return f"{what}: up to {DNS_LABEL_MAX} letters, digits, '-', '_', '.'; e.g. vision-ai"
     return ""
 
 
@@ -107,9 +102,9 @@ def description_error(description: str) -> str:
     if "\n" in description or "\r" in description:
         return "The description must be a single line"
     if not description.isprintable():
-        return "The description must contain only printable characters (no control characters)"
+        return "The description must hold only printable characters (no control characters)"
     if len(description) > DESCRIPTION_MAX:
-        return f"The description is {len(description)} characters; keep it under {DESCRIPTION_MAX}"
+        return f"The description is {len(description)} characters: keep it under {DESCRIPTION_MAX}"
     return ""
 
 
@@ -125,75 +120,120 @@ def quantity_to_float(quantity: str) -> float:
     return float(match.group(1)) * factors.get(match.group(3) or "", 1)
 
 
-def resources_error(what: str, request: str, limit: str) -> str:
-    """Request and limit are Kubernetes quantities and the request does not exceed the limit."""
-    for name, value in (("request", request), ("limit", limit)):
-        if not _QUANTITY.fullmatch(str(value)):
-            return (
-                f"The {what} {name} {value!r} is not a Kubernetes quantity "
-                f"(e.g. {'500m or 2' if what == 'CPU' else '512Mi or 2Gi'})"
-            )
-        if quantity_to_float(str(value)) <= 0:
-            return f"The {what} {name} must be greater than zero"
-    if quantity_to_float(str(request)) > quantity_to_float(str(limit)):
-        return f"The {what} request {request} is larger than the limit {limit}"
+def quantity_error(what: str, value: Any) -> str:
+    """A positive Kubernetes quantity (`what` is "CPU request", "memory limit", ...)."""
+    example = "500m or 2" if what.startswith("CPU") else "512Mi or 2Gi"
+    if not _QUANTITY.fullmatch(str(value)):
+        return f"The {what} is not a Kubernetes quantity: use e.g. {example}"
+    if quantity_to_float(str(value)) <= 0:
+        return f"The {what} must be greater than zero, e.g. {example}"
     return ""
 
 
-def replicas_error(min_replicas: Any, max_replicas: Any) -> str:
-    """0 <= min <= max, max >= 1 (min 0 lets Knative scale the service to zero)."""
-    try:
-        low, high = int(min_replicas), int(max_replicas)
-    except (TypeError, ValueError):
-        return "Replica counts must be whole numbers"
-    if low < 0:
-        return "The minimum replica count cannot be negative (0 allows scale to zero)"
-    if high < 1:
+def resources_error(what: str, request: str, limit: str) -> str:
+    """The limit is a quantity and not below the request (the request has its own validator)."""
+    if error := quantity_error(f"{what} limit", limit):
+        return error
+    if not quantity_error(f"{what} request", request) and quantity_to_float(str(request)) > quantity_to_float(
+        str(limit)
+    ):
+        return f"The {what} limit {limit} is below the request {request}: raise it to {request} or more"
+    return ""
+
+
+def replicas_error(min_replicas: Any, max_replicas: Any | None = None) -> str:
+    """Whole numbers, 0 <= min <= max, max >= 1 (min 0 lets Knative scale the service to zero)."""
+    for name, value in (("minimum", min_replicas), ("maximum", max_replicas)):
+        if value is not None and not _REPLICAS.fullmatch(str(value).strip()):
+            return f"The {name} replica count must be a whole number, e.g. 1"
+    if max_replicas is None:
+        return ""
+    if int(max_replicas) < 1:
         return "The maximum replica count must be at least 1"
-    if low > high:
-        return f"The minimum replica count {low} is larger than the maximum {high}"
+    if int(min_replicas) > int(max_replicas):
+        return f"The maximum replica count must be at least the minimum ({int(min_replicas)})"
     return ""
 
 
 def storage_uri_error(storage_uri: str, model_storage: str) -> str:
-    """`s3://bucket/path` or `pvc://claim/path`, matching the storage answer."""
-    prefix = _STORAGE_PREFIX[model_storage]
-    rest = storage_uri.removeprefix(prefix)
-    if (
-        not storage_uri.startswith(prefix)
-        or not rest
-        or rest.startswith("/")
-        or any(character.isspace() for character in rest)
-    ):
-        example = "s3://my-bucket/models/iris" if model_storage == "s3" else "pvc://my-claim/models/iris"
-        return f"The storage URI {storage_uri!r} must look like {example}"
+    """`s3://<bucket>/<path>` or `pvc://<claim>/<path>` matching the storage answer; none when the
+    model is baked into the image."""
+    if model_storage == "image":
+        return "" if not storage_uri else "A baked-in model needs no storage URI: leave it empty"
+    prefix = f"{model_storage}://"
+    example = f"{prefix}{'my-bucket' if model_storage == 's3' else 'my-claim'}/models/iris"
+    if not storage_uri.startswith(prefix):
+        return f"The storage URI must start with {prefix}, e.g. {example}"
+    owner, _, path = storage_uri.removeprefix(prefix).partition("/")
+    if not path or path.startswith("/") or any(character.isspace() for character in storage_uri):
+        return f"The storage URI needs a container and a path, no spaces, e.g. {example}"
+    if model_storage == "s3" and (not _S3_BUCKET.fullmatch(owner) or ".." in owner or _is_ip(owner)):
+        return "S3 bucket: 3-63 lower-case letters, digits, '.', '-', e.g. my-bucket"
+    if model_storage == "pvc" and (len(owner) > 253 or not _DNS_1123_SUBDOMAIN.fullmatch(owner)):
+        return "PVC claim name: lower-case letters, digits, '-', '.', e.g. my-claim"
     return ""
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def image_repository_error(image_repository: str, platform: str) -> str:
     """An image repository (no tag) on a registry the platform allows ("Image Registries")."""
     if ":" in image_repository.rsplit("/", 1)[-1] or "@" in image_repository:
-        return "Give the image repository without a tag or digest: `make image` sets the tag"
-    if not _IMAGE_REPOSITORY.fullmatch(image_repository):
-        return (
-            f"{image_repository!r} is not an image repository: use registry/path/name "
-            "in lower case (e.g. ghcr.io/my-team/iris-classifier)"
-        )
+        return "Give the repository without a tag or digest: `make image` sets the tag"
     allowed = load_profile(platform)["allowed_registries"]
-    registry = image_repository.split("/", 1)[0]
+    registry, _, path = image_repository.partition("/")
+    if "." not in registry and ":" not in registry and registry != "localhost":
+        example = f"docker.io/{image_repository}"
+        return f"Name the registry first, e.g. {example if len(example) < 48 else 'docker.io/<repository>'}"
+    if not path or not _IMAGE_PATH.fullmatch(path):
+        return "Use registry/path/name in lower case, e.g. ghcr.io/my-team/iris-classifier"
     if registry not in allowed:
-        return (
-            f"Registry {registry!r} is not allowed: Knative cannot resolve image tags there "
-            f"(guideline: Image Registries). Use one of: {', '.join(allowed)}"
-        )
+        return f"Registry not allowed: use one listed above, e.g. {allowed[0]}/my-team/iris"
     return ""
 
 
 def vault_path_error(vault_secret_path: str) -> str:
     """A Vault KV path such as `secret/data/vision-ai/s3`: never a credential value."""
-    if not _VAULT_PATH.fullmatch(vault_secret_path):
-        return (
-            f"{vault_secret_path!r} is not a Vault secret path: use segments of letters, digits, "
-            "'_', '-' or '.' separated by '/' (e.g. secret/data/vision-ai/s3)"
-        )
+    segments = vault_secret_path.split("/")
+    if len(segments) < 2 or not all(_VAULT_SEGMENT.fullmatch(segment) for segment in segments):
+        return "Not a Vault path: '/'-joined parts of letters, digits, '_-.', e.g. kv/data/x"
+    if any(segment in (".", "..") for segment in segments):
+        return "The Vault path must not hold '.' or '..' segments"
     return ""
+
+
+def vault_error(vault: Any, model_storage: str) -> str:
+    """Vault injects S3 credentials; there are none to inject for other storage."""
+    if vault and model_storage != "s3":
+        return f"Vault injects S3 credentials: with {model_storage} storage, answer no (false)"
+    return ""
+
+
+def gpu_error(gpu: Any, runtime: str, gpu_runtimes: list[str]) -> str:
+    """Only runtimes that can use a GPU take one."""
+    if gpu and runtime not in gpu_runtimes:
+        return f"{runtime} runs on CPU: choose runtime {' or '.join(gpu_runtimes)} for a GPU"
+    return ""
+
+
+# --------------------------------------------------------------- defaults that follow earlier answers
+
+
+def at_least(value: str, floor: str) -> str:
+    """The larger of two quantities (`floor` when `value` is not a quantity): a limit's default that
+    is never below the request."""
+    if quantity_error("value", value):
+        return floor
+    return value if quantity_to_float(value) > quantity_to_float(floor) else floor
+
+
+def fitting_namespace(service_name: str, platform: str, preferred: str) -> str:
+    """`preferred`, cut short enough for the service's URL label (a namespace default that fits)."""
+    room = DNS_LABEL_MAX - len(external_host_label(service_name, "", platform))
+    return preferred[: max(room, 1)].rstrip("-") or preferred[0]

@@ -1,5 +1,6 @@
 """The benchmark scripts keep working (they print their tables); no timing is asserted here:
-performance claims live in docs/performance.md, measured by these scripts."""
+performance claims live in docs/performance.md, measured by these scripts. They measure services
+installed as their owners install them (the same ones tests/test_owner.py uses)."""
 
 from __future__ import annotations
 
@@ -8,22 +9,32 @@ import sys
 
 import pytest
 
-from tests.conftest import KIT_ROOT
+from tests.conftest import KIT_ROOT, Render
+from tests.test_owner import OWNERS
 
 pytestmark = pytest.mark.e2e
 
 
+def test_render_benchmark_prints_its_table() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.render", "--runs", "1"], cwd=KIT_ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "kit vs Copier's floor at the same size" in result.stdout and "|" in result.stdout
+
+
 @pytest.mark.parametrize(
-    ("script", "arguments", "expected"),
+    ("script", "owner", "arguments", "expected"),
     [
-        ("bench.render", ["--runs", "1"], "kit vs Copier's floor at the same size"),
-        ("bench.serve", ["--requests", "60", "--rounds", "1"], "kit V2 vs MLServer V2"),
-        ("bench.torchserve", ["--requests", "40", "--rounds", "1"], "batch 1 (batching off)"),
+        ("bench.serve", "sklearn", ["--requests", "60", "--rounds", "1"], "kit V2 vs MLServer V2"),
+        ("bench.torchserve", "torchserve-gpu", ["--requests", "40", "--rounds", "1"], "batch 1 (batching off)"),
     ],
 )
-def test_benchmark_prints_its_table(script: str, arguments: list[str], expected: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", script, *arguments], cwd=KIT_ROOT, capture_output=True, text=True, timeout=600
-    )
+def test_serving_benchmark_prints_its_table(
+    installed: Render, script: str, owner: str, arguments: list[str], expected: str
+) -> None:
+    repo = installed(**OWNERS[owner])
+    command = [sys.executable, "-m", script, *arguments, "--repo", str(repo)]
+    result = subprocess.run(command, cwd=KIT_ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     assert expected in result.stdout and "|" in result.stdout

@@ -4,6 +4,7 @@ point at things that exist."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -47,7 +48,7 @@ def make_targets(repo: Path) -> set[str]:
 @pytest.mark.e2e
 def test_rendered_techdocs_build_strictly(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     copy = working_copy(repo, tmp_path_factory)
-    run_make(copy, "docs")
+    run_make(copy, "docs", PY=sys.executable)  # mkdocs from the kit's environment
     assert (copy / "site" / "index.html").is_file()
 
 
@@ -96,3 +97,9 @@ def test_messages_after_copy_and_update_give_three_commands() -> None:
     for message in (config["_message_after_copy"], config["_message_after_update"]):
         commands = [line for line in message.splitlines() if line.startswith("  ")]  # indented: commands
         assert len(commands) == 3, commands
+
+
+def test_renovate_config_updates_the_kit_with_copiers_manager(repo: Path) -> None:
+    config = json.loads((repo / "renovate.json").read_text(encoding="utf-8"))
+    assert config["ignoreScripts"] is False  # copier update --trust runs the kit's extensions and migrations
+    assert any("copier" in rule.get("matchManagers", []) for rule in config["packageRules"])

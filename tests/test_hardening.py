@@ -51,7 +51,7 @@ def shape(value: Any) -> Any:
 
 
 def manifest_shapes(repo: Path) -> dict[str, Any]:
-    files = [*sorted((repo / "k8s").glob("*.yaml")), repo / "service.yaml"]
+    files = [*sorted((repo / "k8s").glob("*.yaml")), repo / "kserve-kit.yaml"]
     return {path.name: [shape(doc) for doc in yaml.safe_load_all(path.read_text(encoding="utf-8"))] for path in files}
 
 
@@ -88,7 +88,7 @@ def test_storage_uri_is_refused_or_round_trips(baseline: dict[str, Any], suffix:
         return
     isvc = yaml.safe_load((repo / "k8s" / "inference-service.yaml").read_text(encoding="utf-8"))
     assert isvc["spec"]["predictor"]["model"]["storageUri"] == storage_uri
-    assert yaml.safe_load((repo / "service.yaml").read_text(encoding="utf-8"))["storage_uri"] == storage_uri
+    assert yaml.safe_load((repo / "kserve-kit.yaml").read_text(encoding="utf-8"))["storage_uri"] == storage_uri
     assert manifest_shapes(repo) == baseline
 
 

@@ -1,8 +1,8 @@
-"""`copier update`: a service follows new guidance and keeps its owner's edits.
+"""`make update` (kserve-kit update = copier update + a conflict check) on the kit's real history.
 
-Each test builds a git-tagged copy of the kit in tmp_path. v0.1.0 is today's kit where it differed
-from v0.2.0 in what v0.2.0's migrations handle (the answer `protocol`, an older guidance edition);
-v0.2.0 is the kit as it is now.
+Each test clones the kit's own git repository into tmp_path: a released version is the commit its
+CHANGELOG section names, and "now" is that clone with today's working tree committed on top. Tags are
+created only where a test says so: updates must work with and without them.
 """
 
 from __future__ import annotations
@@ -10,19 +10,27 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from copier import run_copy, run_update
+from copier import run_copy
 
+from extensions.migrations.move_file import move_file
 from extensions.migrations.rename_answer import rename_answer
 from extensions.migrations.rename_label import rename_label
-from tests.conftest import KIT_ROOT, answers_of, run_make
+from kserve_kit.__main__ import main as kit
+from tests.conftest import KIT_ROOT, answers_of, facts_of
 
-KIT_FILES = ["copier.yml", "extensions", "platforms", "runtimes", "template"]
-OLD_GUIDANCE, NEW_GUIDANCE = "2026.08", "2026.11"
+KIT_FILES = ["copier.yml", "pyproject.toml", "extensions", "platforms", "template", "kserve_kit"]
+
+
+def released_versions() -> dict[str, str]:
+    """Version -> commit, as CHANGELOG.md records them ("## 0.3.0 - 2026-11-24 (commit 3152f7b)")."""
+    text = (KIT_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    return dict(re.findall(r"^## v?(\d+\.\d+\.\d+)\b.*\(commit ([0-9a-f]{7,40})", text, re.MULTILINE))
 
 
 def git(repo: Path, *args: str) -> str:
@@ -30,122 +38,133 @@ def git(repo: Path, *args: str) -> str:
     return subprocess.run(command, cwd=repo, check=True, capture_output=True, text=True).stdout
 
 
-def commit_all(repo: Path, message: str, tag: str | None = None) -> None:
+def commit_all(repo: Path, message: str) -> None:
     git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message)
-    if tag:
-        git(repo, "tag", tag)
-
-
-def copy_kit(destination: Path) -> None:
-    for name in KIT_FILES:
-        source, target = KIT_ROOT / name, destination / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        if source.is_dir():
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(source, target)
-
-
-def make_v0_1_0(kit: Path) -> None:
-    """Turn today's kit back into v0.1.0 where v0.2.0's migrations care."""
-    for path in [kit / "copier.yml", *(kit / "template").rglob("*.jinja"), *(kit / "runtimes").rglob("*.*")]:
-        path.write_text(path.read_text(encoding="utf-8").replace("inference_protocol", "protocol"), encoding="utf-8")
-    profile = kit / "platforms" / "agora.yml"
-    profile.write_text(profile.read_text().replace(f'"{NEW_GUIDANCE}"', f'"{OLD_GUIDANCE}"'), encoding="utf-8")
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
 
 
 @pytest.fixture
-def kit(tmp_path: Path) -> Path:
-    """A kit repo with tags v0.1.0 and v0.2.0."""
+def kit_repo(tmp_path: Path) -> Path:
+    """A clone of the kit's history with today's working tree committed on top (untagged)."""
     repo = tmp_path / "kit"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    copy_kit(repo)
-    make_v0_1_0(repo)
-    commit_all(repo, "kit v0.1.0", tag="v0.1.0")
-    copy_kit(repo)
-    commit_all(repo, "kit v0.2.0", tag="v0.2.0")
+    subprocess.run(["git", "clone", "-q", "--no-local", str(KIT_ROOT), str(repo)], check=True)
+    for name in KIT_FILES:
+        target = repo / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+        source = KIT_ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy(source, target)
+    commit_all(repo, "the working tree")
     return repo
 
 
-def render(kit: Path, destination: Path, ref: str, **answers: Any) -> Path:
-    run_copy(str(kit), str(destination), data=answers, defaults=True, unsafe=True, vcs_ref=ref, quiet=True)
+def render(kit_repo: Path, destination: Path, ref: str, **answers: Any) -> Path:
+    run_copy(str(kit_repo), str(destination), data=answers, defaults=True, unsafe=True, vcs_ref=ref, quiet=True)
     git(destination, "init", "-q", "-b", "main")
     commit_all(destination, "rendered")
     return destination
 
 
-def update(service: Path, ref: str, **answers: Any) -> None:
-    run_update(str(service), data=answers, defaults=True, overwrite=True, unsafe=True, vcs_ref=ref, quiet=True)
-
-
-def has_conflict_markers(text: str) -> bool:
-    return re.search(r"^<<<<<<< ", text, re.MULTILINE) is not None
+def update(service: Path, *copier_args: str) -> int:
+    """`make update`: kserve-kit's update, with the kit's working tree as the tooling."""
+    return kit(["--repo", str(service), "update", *copier_args])
 
 
 def isvc_of(service: Path) -> dict[str, Any]:
     return yaml.safe_load((service / "k8s" / "inference-service.yaml").read_text(encoding="utf-8"))
 
 
-def test_update_applies_new_guidance_and_keeps_the_owners_edits(kit: Path, tmp_path: Path) -> None:
-    service = render(kit, tmp_path / "service", "v0.1.0", protocol="v2")
-    assert answers_of(service)["protocol"] == "v2"
-    assert isvc_of(service)["metadata"]["labels"]["kserve-template/guidance-version"] == OLD_GUIDANCE
-    # The owner's own changes: code, README, a generated manifest, and a manifest of their own
-    # written from an older edition of the guideline (the old Knative visibility label).
+def test_changelog_names_a_commit_for_every_release() -> None:
+    versions = released_versions()
+    assert {"0.1.0", "0.2.0", "0.3.0"} <= set(versions), versions
+    for commit in versions.values():
+        git(KIT_ROOT, "cat-file", "-e", f"{commit}^{{commit}}")
+
+
+def test_0_3_service_moves_to_the_thin_layout_keeping_the_owners_work(
+    kit_repo: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    service = render(kit_repo, tmp_path / "service", released_versions()["0.3.0"], inference_protocol="v2")
+    assert (service / "scripts" / "smoke.py").is_file() and (service / "service.yaml").is_file()
+    # The owner's own work: model code, the sample request, a label of their own.
     model = service / "iris_classifier" / "model.py"
     model.write_text(model.read_text() + "\n\ndef owner_helper() -> str:\n    return 'kept'\n")
-    readme = service / "README.md"
-    readme.write_text(readme.read_text() + "\n## Our runbook\n\nPage the ml-team on-call.\n")
+    sample = service / "scripts" / "sample.json"
+    sample.write_text(sample.read_text().replace('"expected": [0, 1, 2]', '"expected": [0, 1, 2], "owner": true'))
     isvc_file = service / "k8s" / "inference-service.yaml"
-    isvc_file.write_text(isvc_file.read_text().replace("maxReplicas: 3", "maxReplicas: 5"))
-    canary = service / "k8s" / "canary.yaml"
-    canary.write_text("metadata:\n  labels:\n    serving.knative.dev/visibility: cluster-local\n")
+    isvc_file.write_text(
+        isvc_file.read_text().replace("    team: ml-team\n", "    team: ml-team\n    cost-center: cc-42\n")
+    )
     commit_all(service, "owner edits")
 
-    update(service, "v0.2.0")
+    assert update(service) == 0, capfd.readouterr()
 
-    answers = answers_of(service)
-    assert answers["inference_protocol"] == "v2" and "protocol" not in answers  # migration: renamed answer
-    isvc = isvc_of(service)
-    assert isvc["spec"]["predictor"]["model"]["protocolVersion"] == "v2"
-    assert isvc["metadata"]["labels"]["kserve-template/guidance-version"] == NEW_GUIDANCE  # new guidance
-    assert isvc["spec"]["predictor"]["maxReplicas"] == 5  # owner's edit of a generated file
-    assert isvc["metadata"]["annotations"]["kserve-template/kit-version"] == "v0.2.0"
+    assert "migration: moved scripts/sample.json to sample.json" in capfd.readouterr().out  # the copier task's
+    assert not (service / "scripts").exists() and not (service / "service.yaml").exists()
+    assert not (service / "tests" / "fixtures").exists()
+    version = tomllib.loads((kit_repo / "pyproject.toml").read_text())["project"]["version"]
+    assert (
+        facts_of(service)["kit_version"]
+        == version
+        == isvc_of(service)["metadata"]["annotations"]["kserve-template/kit-version"]
+    )
+    assert '"owner": true' in (service / "sample.json").read_text()
     assert "def owner_helper" in model.read_text()
-    assert "## Our runbook" in readme.read_text() and NEW_GUIDANCE in readme.read_text()
-    assert "networking.knative.dev/visibility: cluster-local" in canary.read_text()  # migration: renamed label
-    assert not has_conflict_markers(isvc_file.read_text()) and not has_conflict_markers(readme.read_text())
+    isvc = isvc_of(service)
+    assert isvc["metadata"]["labels"]["cost-center"] == "cc-42"
+    assert isvc["spec"]["predictor"]["model"]["protocolVersion"] == "v2"
+    assert answers_of(service)["inference_protocol"] == "v2"
 
 
-def test_a_conflict_is_reported_in_the_file_never_dropped(kit: Path, tmp_path: Path) -> None:
-    service = render(kit, tmp_path / "service", "v0.1.0")
+def test_an_untagged_update_keeps_a_renamed_answer(kit_repo: Path, tmp_path: Path) -> None:
+    """0.1.0 called the answer `protocol`; nothing is tagged, yet the migration runs and v2 stays v2."""
+    service = render(kit_repo, tmp_path / "service", released_versions()["0.1.0"], protocol="v2")
+    assert answers_of(service)["protocol"] == "v2"
+    update(service)
+    assert answers_of(service)["inference_protocol"] == "v2" and "protocol" not in answers_of(service)
+    assert isvc_of(service)["spec"]["predictor"]["model"]["protocolVersion"] == "v2"
+
+
+def test_conflicts_stop_the_update_and_name_each_file(
+    kit_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    service = render(kit_repo, tmp_path / "service", "HEAD")
     isvc_file = service / "k8s" / "inference-service.yaml"
-    # The owner pinned the guidance label by hand; v0.2.0 changes the same line.
-    isvc_file.write_text(isvc_file.read_text().replace(f"'{OLD_GUIDANCE}'", "'owner-pinned'"))
+    # The owner pinned the guidance label by hand; the next release changes the same line.
+    isvc_file.write_text(isvc_file.read_text().replace("'2026.11'", "'owner-pinned'"))
     commit_all(service, "owner pins the label")
+    profile = kit_repo / "platforms" / "agora.yml"
+    profile.write_text(profile.read_text().replace('guidance_version: "2026.11"', 'guidance_version: "2026.12"'))
+    commit_all(kit_repo, "new guidance")
 
-    update(service, "v0.2.0")
-
+    assert update(service) == 1
+    captured = capsys.readouterr()
+    assert "k8s/inference-service.yaml:" in captured.err and "merge conflict left by an update" in captured.err
+    assert "1 conflict(s)" in captured.out
     text = isvc_file.read_text()
-    assert has_conflict_markers(text) and re.search(r"^>>>>>>> ", text, re.MULTILINE)
-    assert "owner-pinned" in text and NEW_GUIDANCE in text  # both sides kept for the owner to choose
+    assert "owner-pinned" in text and "2026.12" in text  # both sides kept for the owner to choose
+    assert kit(["--repo", str(service), "conflicts"]) == 1
+    assert update(service) == 2  # refuses to run again before they are resolved
+    assert "resolve the conflicts of the last update first" in capsys.readouterr().err
 
 
-def test_legacy_to_next_gen_update_equals_a_fresh_next_gen_render(kit: Path, tmp_path: Path) -> None:
-    service = render(kit, tmp_path / "service", "v0.2.0", environment="dev", visibility="cluster-local")
+def test_legacy_to_next_gen_update_equals_a_fresh_next_gen_render(kit_repo: Path, tmp_path: Path) -> None:
+    service = render(kit_repo, tmp_path / "service", "HEAD", environment="dev", visibility="cluster-local")
     model = service / "iris_classifier" / "model.py"
     model.write_text(model.read_text() + "\n# owner's note\n")
     commit_all(service, "owner edits")
 
-    update(service, "v0.2.0", environment="lab2")
+    assert update(service, "--data", "environment=lab2") == 0
 
     fresh = tmp_path / "fresh"
     run_copy(
-        str(kit), str(fresh), data={"environment": "lab2", "visibility": "cluster-local"},
-        defaults=True, unsafe=True, vcs_ref="v0.2.0", quiet=True,
+        str(kit_repo), str(fresh), data={"environment": "lab2", "visibility": "cluster-local"},
+        defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True,
     )  # fmt: skip
     generated = sorted(
         str(path.relative_to(fresh)) for path in fresh.rglob("*") if path.is_file() and path.name != "model.py"
@@ -155,28 +174,32 @@ def test_legacy_to_next_gen_update_equals_a_fresh_next_gen_render(kit: Path, tmp
         assert (service / name).read_text() == (fresh / name).read_text(), name
     isvc = isvc_of(service)
     assert isvc["metadata"]["annotations"]["serving.kserve.io/storage-initializer-uid"] == "1337"
-    assert isvc["spec"]["predictor"]["model"]["securityContext"]["allowPrivilegeEscalation"] is False
-    service_facts = yaml.safe_load((service / "service.yaml").read_text())
-    gateway = service_facts["endpoints"]["local_gateway"]
+    gateway = facts_of(service)["endpoints"]["local_gateway"]
     assert gateway == "http://knative-local-gateway.knative-serving.svc.cluster.local"
     assert model.read_text().endswith("# owner's note\n")  # the owner's code is untouched
 
 
-def test_migrations_run_once_per_version_window(kit: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
-    service = render(kit, tmp_path / "service", "v0.1.0")
-    capfd.readouterr()
-    update(service, "v0.2.0")
-    first = capfd.readouterr().out
-    assert "migration: answer protocol -> inference_protocol: renamed" in first
-    assert "migration: serving.knative.dev/visibility -> networking.knative.dev/visibility" in first
-    commit_all(service, "updated to v0.2.0")
-    (kit / "NOTES.md").write_text("a later release\n")
-    commit_all(kit, "kit v0.2.1", tag="v0.2.1")
+def test_make_update_refuses_a_dirty_tree_and_a_repo_without_git(
+    kit_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    service = render(kit_repo, tmp_path / "service", "HEAD")
+    (service / "README.md").write_text("uncommitted\n")
+    assert update(service) == 2
+    assert "commit or stash your changes first" in capsys.readouterr().err
+    shutil.rmtree(service / ".git")
+    assert update(service) == 2
+    assert "is not a git repository" in capsys.readouterr().err
 
-    update(service, "v0.2.1")
 
-    assert "migration:" not in capfd.readouterr().out  # v0.2.0's migrations are behind this service
-    assert answers_of(service)["_commit"] == "v0.2.1"
+def test_update_check_compares_the_recorded_version_with_the_kits(
+    kit_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    service = render(kit_repo, tmp_path / "service", "HEAD")
+    assert kit(["--repo", str(service), "update-check"]) == 0
+    pyproject = kit_repo / "pyproject.toml"
+    pyproject.write_text(re.sub(r'^version = ".*"$', 'version = "99.0.0"', pyproject.read_text(), flags=re.M))
+    assert kit(["--repo", str(service), "update-check"]) == 1
+    assert "kserve-template 99.0.0 is out" in capsys.readouterr().out
 
 
 def test_rename_answer_is_idempotent(tmp_path: Path) -> None:
@@ -203,14 +226,12 @@ def test_rename_label_is_idempotent_and_leaves_values_alone(tmp_path: Path) -> N
     assert rename_label(manifests, "serving.knative.dev/visibility", "networking.knative.dev/visibility") == []
 
 
-@pytest.mark.e2e
-def test_make_update_refuses_a_dirty_tree_then_updates(kit: Path, tmp_path: Path) -> None:
-    service = render(kit, tmp_path / "service", "v0.1.0")
-    (service / "README.md").write_text("uncommitted\n")
-    refused = run_make(service, "update", check=False)
-    assert refused.returncode != 0 and "commit or stash your changes first" in refused.stdout
-    git(service, "checkout", "--", "README.md")
-    check = run_make(service, "update-check", check=False)
-    assert "latest version is 0.2.0" in check.stdout
-    run_make(service, "update")
-    assert answers_of(service)["_commit"] == "v0.2.0"
+def test_move_file_is_idempotent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    git(tmp_path, "init", "-q")
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "sample.json").write_text("{}")
+    git(tmp_path, "add", "-A")
+    assert move_file(Path("scripts/sample.json"), Path("sample.json")) is True
+    assert (tmp_path / "sample.json").read_text() == "{}" and not (tmp_path / "scripts" / "sample.json").exists()
+    assert move_file(Path("scripts/sample.json"), Path("sample.json")) is False

@@ -6,12 +6,16 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
-from tests.conftest import Render, run_make
+from kserve_kit.__main__ import main as kit
+from tests.conftest import Render
 
 
-def test_make_validate_points_at_each_mistake(render: Render, tmp_path: Path, schema_dir: Path) -> None:
+def test_validate_points_at_each_mistake(
+    render: Render, tmp_path: Path, schema_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = tmp_path / "repo"
     shutil.copytree(render(visibility="cluster-local", environment="lab2"), repo)
     isvc_file, runtime_file = repo / "k8s" / "inference-service.yaml", repo / "k8s" / "serving-runtime.yaml"
@@ -24,19 +28,20 @@ def test_make_validate_points_at_each_mistake(render: Render, tmp_path: Path, sc
     runtime["spec"]["containers"][0]["image"] = "registry.example.com/team/iris:0.1.0"
     runtime_file.write_text(yaml.safe_dump(runtime))
 
-    result = run_make(repo, "validate", check=False, KSERVE_SCHEMA_DIR=str(schema_dir))
+    assert kit(["--repo", str(repo), "validate", "--schema-dir", str(schema_dir)]) == 1
 
-    assert result.returncode != 0
-    errors = result.stderr
-    assert "k8s/inference-service.yaml (InferenceService iris-classifier): " in errors
-    assert "spec.predictor.model.storageURI: unknown field (a typo?)" in errors
+    captured = capsys.readouterr()
+    errors = captured.err
+    assert "k8s/inference-service.yaml (InferenceService iris-classifier): spec.predictor.model: " in errors
+    assert "'storageURI' was unexpected" in errors
     assert "add the label networking.knative.dev/visibility: cluster-local [guideline: External Access]" in errors
     assert 'serving.kserve.io/storage-initializer-uid: "1337"' in errors
     assert "Fix incompatibility with Istio CNI" in errors
     assert "registry.example.com" in errors and "[guideline: Image Registries]" in errors
-    assert "problem(s)" in result.stdout
+    assert "problem(s)" in captured.out
 
 
-def test_make_validate_passes_on_a_fresh_render(render: Render, schema_dir: Path) -> None:
-    result = run_make(render(), "validate", KSERVE_SCHEMA_DIR=str(schema_dir))
-    assert "validate: 0 problem(s)" in result.stdout and "CRD schemas from" in result.stdout
+def test_validate_passes_on_a_fresh_render(render: Render, schema_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    assert kit(["--repo", str(render()), "validate", "--schema-dir", str(schema_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "validate: 0 problem(s)" in out and f"KServe CRD schemas from {schema_dir}" in out

@@ -25,21 +25,26 @@ def test_service_name_must_be_a_dns_1035_label() -> None:
 def test_service_name_alone_can_break_the_hostname_budget() -> None:
     # <name>-predictor-x-lambda must fit 63 characters: 63 - len("-predictor-x-lambda") = 44.
     assert validation.service_name_error("a" * 44, "agora") == ""
-    assert "1 characters too long" in validation.service_name_error("a" * 45, "agora")
+    assert "too long by 1" in validation.service_name_error("a" * 45, "agora")
+
+
+@pytest.mark.parametrize("name", ["tests", "training", "kserve", "torch", "json", "http", "kserve-kit", "yaml"])
+def test_service_name_may_not_shadow_a_module_the_repo_imports(name: str) -> None:
+    assert "would shadow the Python module" in validation.service_name_error(name, "agora")
 
 
 def test_namespace_error_says_how_many_characters_to_cut() -> None:
     assert validation.namespace_error("kserve-test", "iris", "agora") == ""
     message = validation.namespace_error("n" * 30, "s" * 20, "agora")
     # s*20 + "-predictor-" + n*30 + "-lambda" = 68 characters: 5 too many.
-    assert "is 68 characters" in message and "by 5 characters" in message
+    assert "is 68 chars" in message and "shorten the namespace by 5" in message
     assert validation.namespace_error("Bad_NS", "iris", "agora")
-    assert validation.namespace_error("", "iris", "agora") == "The namespace is required"
+    assert validation.namespace_error("", "iris", "agora").startswith("Namespace is required")
 
 
 def test_owner_must_be_a_label_value() -> None:
     assert validation.label_value_error("The owner", "vision-ai") == ""
-    assert validation.label_value_error("The owner", "") == "The owner is required"
+    assert validation.label_value_error("The owner", "").startswith("The owner is required")
     assert validation.label_value_error("The owner", "vision ai")
     assert validation.label_value_error("The owner", "x" * 64)
 
@@ -52,49 +57,94 @@ def test_description_is_one_short_line() -> None:
 
 
 def test_resources_are_quantities_with_request_not_above_limit() -> None:
+    assert validation.quantity_error("CPU request", "500m") == ""
+    assert "not a Kubernetes quantity" in validation.quantity_error("CPU request", "half")
+    assert "greater than zero" in validation.quantity_error("CPU request", "0")
     assert validation.resources_error("CPU", "500m", "1") == ""
     assert validation.resources_error("memory", "512Mi", "1Gi") == ""
-    assert "not a Kubernetes quantity" in validation.resources_error("CPU", "half", "1")
-    assert "larger than the limit" in validation.resources_error("memory", "2Gi", "1Gi")
-    assert "greater than zero" in validation.resources_error("CPU", "0", "1")
+    assert "below the request" in validation.resources_error("memory", "2Gi", "1Gi")
     assert validation.quantity_to_float("1.5Gi") == 1.5 * 2**30
 
 
-def test_replicas_are_ordered() -> None:
-    assert validation.replicas_error(0, 1) == ""
-    assert validation.replicas_error(3, 2)
-    assert validation.replicas_error(-1, 2)
-    assert validation.replicas_error(0, 0)
+def test_limit_defaults_follow_the_request() -> None:
+    assert validation.at_least("2", "1") == "2" and validation.at_least("500m", "1") == "1"
+    assert validation.at_least("2Gi", "1Gi") == "2Gi" and validation.at_least("lots", "1Gi") == "1Gi"
+
+
+def test_namespace_default_always_fits() -> None:
+    long_name = "a" * 44
+    default = validation.fitting_namespace(long_name, "agora", "kserve-test")
+    assert validation.namespace_error(default, long_name, "agora") == ""
+    assert validation.fitting_namespace("iris", "agora", "kserve-test") == "kserve-test"
+
+
+def test_replicas_are_whole_numbers_in_order() -> None:
+    assert validation.replicas_error("0", "1") == ""
+    assert validation.replicas_error("3", "2")
+    assert "whole number" in validation.replicas_error("-1")
+    assert "whole number" in validation.replicas_error("abc")
+    assert validation.replicas_error("0", "0")
 
 
 def test_storage_uri_matches_the_storage_kind() -> None:
     assert validation.storage_uri_error("s3://bucket/models/iris", "s3") == ""
     assert validation.storage_uri_error("pvc://claim/iris", "pvc") == ""
-    assert validation.storage_uri_error("gs://bucket/iris", "s3")
-    assert validation.storage_uri_error("s3://", "s3")
-    assert validation.storage_uri_error("s3://bucket/with space", "s3")
+    assert validation.storage_uri_error("", "image") == ""
+    assert "needs no storage URI" in validation.storage_uri_error("s3://b/x", "image")
+    for bad in ("gs://bucket/iris", "s3://", "s3://bucket/with space", "s3://Bucket/x", "s3://ab/x",
+                "s3://192.168.0.1/x", "s3://a..b/x"):  # fmt: skip
+        assert validation.storage_uri_error(bad, "s3"), bad
+    assert "PVC claim" in validation.storage_uri_error("pvc://My_Claim/x", "pvc")
 
 
 def test_image_repository_must_be_on_an_allowed_registry() -> None:
     assert validation.image_repository_error("ghcr.io/team/iris", "agora") == ""
-    message = validation.image_repository_error("registry.example.com/team/iris", "agora")
-    assert "not allowed" in message and "Image Registries" in message
+    assert "not allowed" in validation.image_repository_error("registry.example.com/team/iris", "agora")
     assert "without a tag" in validation.image_repository_error("ghcr.io/team/iris:1.0", "agora")
     assert validation.image_repository_error("ghcr.io/Team/Iris", "agora")
+    assert "e.g. docker.io/myteam/iris" in validation.image_repository_error("myteam/iris", "agora")
 
 
 def test_vault_secret_path_is_a_path_not_a_value() -> None:
     assert validation.vault_path_error("secret/data/vision-ai/s3") == ""
     assert validation.vault_path_error("AKIAIOSFODNN7EXAMPLE")
     assert validation.vault_path_error("secret/data/with space")
+    assert "'..'" in validation.vault_path_error("secret/data/../other")
+    assert "'..'" in validation.vault_path_error("secret/./data")
+
+
+def test_answers_that_do_not_apply_are_refused() -> None:
+    assert "runs on CPU" in validation.gpu_error(True, "sklearn", ["torchserve"])
+    assert validation.gpu_error(False, "sklearn", ["torchserve"]) == ""
+    assert "answer no" in validation.vault_error(True, "pvc")
+    assert validation.vault_error(False, "pvc") == ""
+
+
+@pytest.mark.parametrize(
+    ("validator", "arguments"),
+    [
+        (validation.service_name_error, ("Iris_Classifier", "agora")),
+        (validation.service_name_error, ("a" * 60, "agora")),
+        (validation.namespace_error, ("n" * 60, "s" * 40, "agora")),
+        (validation.label_value_error, ("The Vault role", "x y")),
+        (validation.resources_error, ("memory", "8Gi", "1Gi")),
+        (validation.storage_uri_error, ("s3://x/y", "s3")),
+        (validation.image_repository_error, ("a-very-long-team-name/with-a-very-long-image-name", "agora")),
+        (validation.image_repository_error, ("registry.example.com/team/iris", "agora")),
+        (validation.vault_path_error, ("not a path",)),
+    ],
+)
+def test_messages_fit_one_terminal_line(validator, arguments) -> None:  # type: ignore[no-untyped-def]
+    message = validator(*arguments)
+    assert message and len(message) <= validation.MESSAGE_MAX, message
 
 
 @pytest.mark.parametrize(
     ("answers", "message"),
     [
-        ({"service_name": "Iris_Classifier"}, "is not a DNS label"),
-        ({"service_name": "s" * 30, "namespace": "n" * 20}, "by 5 characters"),
-        ({"namespace": "Kserve Test"}, "is not a DNS label"),
+        ({"service_name": "Iris_Classifier"}, "lower-case letters"),
+        ({"service_name": "s" * 30, "namespace": "n" * 20}, "shorten the namespace by 5"),
+        ({"namespace": "Kserve Test"}, "lower-case letters"),
         ({"owner": ""}, "The owner is required"),
         ({"description": ""}, "The description is required"),
         ({"environment": "prod"}, "prod"),
@@ -102,12 +152,18 @@ def test_vault_secret_path_is_a_path_not_a_value() -> None:
         ({"inference_protocol": "v3"}, "Invalid choice for 'inference_protocol'"),
         ({"model_storage": "gcs"}, "Invalid choice for 'model_storage'"),
         ({"visibility": "public"}, "Invalid choice for 'visibility'"),
-        ({"cpu_request": "2", "cpu_limit": "1"}, "larger than the limit"),
+        ({"cpu_request": "2", "cpu_limit": "1"}, "below the request"),
+        ({"cpu_request": "half"}, "not a Kubernetes quantity"),
         ({"memory_limit": "lots"}, "not a Kubernetes quantity"),
-        ({"min_replicas": 4, "max_replicas": 2}, "larger than the maximum"),
-        ({"storage_uri": "gs://bucket/iris"}, "must look like s3://"),
+        ({"min_replicas": 4, "max_replicas": 2}, "at least the minimum"),
+        ({"min_replicas": "abc"}, "whole number"),
+        ({"storage_uri": "gs://bucket/iris"}, "must start with s3://"),
+        ({"model_storage": "image", "storage_uri": "s3://b/x"}, "needs no storage URI"),
+        ({"model_storage": "pvc", "vault": True}, "Vault injects S3 credentials"),
+        ({"gpu": True}, "sklearn runs on CPU"),
+        ({"service_name": "tests"}, "would shadow"),
         ({"image_repository": "registry.example.com/team/iris"}, "not allowed"),
-        ({"vault_secret_path": "not a path"}, "not a Vault secret path"),
+        ({"vault_secret_path": "not a path"}, "Not a Vault path"),
         ({"vault_role": ""}, "The Vault role is required"),
         ({"platform": "nowhere"}, "nowhere"),
     ],

@@ -1,6 +1,8 @@
 """Rename a question's answer in `.copier-answers.yml` (run before the update renders).
 
-python rename_answer.py OLD NEW
+    python rename_answer.py OLD NEW
+
+Only when OLD is there and NEW is not; otherwise silent.
 """
 
 from __future__ import annotations
@@ -26,5 +28,5 @@ def rename_answer(answers_file: Path, old: str, new: str) -> bool:
 
 if __name__ == "__main__":
     old_name, new_name = sys.argv[1:3]
-    changed = rename_answer(ANSWERS_FILE, old_name, new_name)
-    print(f"migration: answer {old_name} -> {new_name}: {'renamed' if changed else 'nothing to do'}")
+    if rename_answer(ANSWERS_FILE, old_name, new_name):
+        print(f"migration: answer {old_name} -> {new_name}: renamed, value kept")

@@ -29,5 +29,5 @@ def rename_label(manifests: Path, old: str, new: str) -> list[Path]:
 
 if __name__ == "__main__":
     old_key, new_key = sys.argv[1:3]
-    files = rename_label(MANIFESTS, old_key, new_key)
-    print(f"migration: {old_key} -> {new_key}: " + (", ".join(map(str, files)) or "nothing to do"))
+    if files := rename_label(MANIFESTS, old_key, new_key):
+        print(f"migration: {old_key} -> {new_key} in " + ", ".join(map(str, files)))

@@ -1,0 +1,72 @@
+"""What each runtime (the `runtime` question) means to KServe, to the image and to the rendered repo.
+
+A runtime's entry says only what differs between runtimes; everything else (manifests, smoke,
+validate, local server, image smoke, update) is shared. A new runtime is one entry here, one choice
+in copier.yml and its own files in template/ (file names that start with `{% if runtime == ... %}`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# torch's CPU wheel on our machines and in the rendered CI; never a bare `torch` (a multi-GB CUDA build).
+TORCH = "torch==2.13.0"
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+KSERVE = "kserve==0.21.*"
+
+
+@dataclass(frozen=True)
+class Runtime:
+    label: str  # the choice as copier.yml shows it
+    model_format: str  # the ServingRuntime's supportedModelFormats / the InferenceService's modelFormat
+    server: str  # how kserve-kit runs it locally: "kserve" (KServe's Python server) or "torchserve"
+    dependencies: tuple[str, ...]  # the service's own, in pyproject.toml
+    entrypoint: tuple[str, ...]  # the image's ENTRYPOINT; `{package}` is the service's package
+    args: tuple[str, ...]  # the ServingRuntime's args (and the image's CMD); `{model_dir}`, `{port}`
+    artifacts: dict[str, str]  # what the model directory holds -> where `make train` puts it in the repo
+    train: tuple[str, ...]  # the `make train` recipe
+    model_class: str | None = None  # KServe Python server runtimes: the kserve.Model in <package>/model.py
+    supports_gpu: bool = False
+    needs_java: bool = False
+
+
+RUNTIMES: dict[str, Runtime] = {
+    "sklearn": Runtime(
+        label="scikit-learn (KServe Python model server)",
+        model_format="sklearn",
+        server="kserve",
+        dependencies=(KSERVE, "scikit-learn>=1.5,<2", "joblib>=1.3", "numpy>=1.26"),
+        entrypoint=("python", "-m", "{package}"),
+        args=("--model_name={{.Name}}", "--model_dir={model_dir}", "--http_port={port}"),
+        artifacts={".": "model"},
+        train=("$(PY) -m training.train --output model",),
+        model_class="SklearnModel",
+    ),
+    "torchserve": Runtime(
+        label="TorchServe (PyTorch, custom handler, optional GPU)",
+        model_format="pytorch",
+        server="torchserve",
+        # The image takes torch and TorchServe from its base image: these are for training, the model
+        # archive and local runs. scikit-learn provides the demo's data set.
+        dependencies=(
+            TORCH,
+            "torchserve==0.12.*",
+            "torch-model-archiver==0.12.*",
+            "numpy>=1.26",
+            "pyyaml>=6",
+            "scikit-learn>=1.5,<2",
+        ),  # fmt: skip
+        entrypoint=("torchserve",),
+        args=(
+            "--start",
+            "--foreground",
+            "--disable-token-auth",
+            "--model-store={model_dir}/model-store",
+            "--ts-config={model_dir}/config/config.properties",
+        ),  # fmt: skip
+        artifacts={"model-store": "model-store", "config": "config"},
+        train=("$(PY) -m training.train --output model", "$(PY) -m kserve_kit mar"),
+        supports_gpu=True,
+        needs_java=True,
+    ),
+}

@@ -1,0 +1,175 @@
+"""What the cluster says about one InferenceService: the object, its predictor pods and their events.
+
+Read live with the kubernetes Python client (kubeconfig, or the pod's service account), or from a
+snapshot file that `status` and `doctor` record (--record) for the platform team to read (--snapshot).
+The service is the one in the current repo (its facts file and k8s/), or any InferenceService named
+with --name and --namespace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client, config
+
+from kserve_kit import KitError
+from kserve_kit.service import Service
+
+ISVC_GROUP, ISVC_VERSION, ISVC_PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
+ISVC_POD_LABEL = "serving.kserve.io/inferenceservice"
+
+
+class ClusterUnavailable(Exception):
+    """No kubeconfig, no access, or no such InferenceService: the message says which."""
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The InferenceService looked at, and what its facts file says (empty for any other service)."""
+
+    name: str
+    namespace: str
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+    def fact(self, key: str, default: Any = None) -> Any:
+        return self.facts.get(key, default)
+
+    def policy(self, key: str, default: Any = None) -> Any:
+        return (self.facts.get("policy") or {}).get(key, default)
+
+
+@dataclass
+class Snapshot:
+    isvc: dict[str, Any]
+    pods: list[client.V1Pod] = field(default_factory=list)
+    events: list[client.CoreV1Event] = field(default_factory=list)
+
+    def events_for(self, name: str) -> list[client.CoreV1Event]:
+        return [event for event in self.events if event.involved_object and event.involved_object.name == name]
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        metadata = self.isvc.get("metadata") or {}
+        return str(metadata.get("name")), str(metadata.get("namespace") or "default")
+
+
+Report = Callable[[Snapshot, Subject], int]  # prints a report, returns the exit code
+
+
+def api_client() -> client.ApiClient:
+    try:
+        config.load_kube_config()
+    except Exception:  # noqa: BLE001 - fall back to the pod's service account, else explain
+        try:
+            config.load_incluster_config()
+        except config.ConfigException as error:
+            raise ClusterUnavailable(f"no kubeconfig and not in a cluster: {error}") from error
+    return client.ApiClient()
+
+
+def read_live(name: str, namespace: str) -> Snapshot:
+    api = api_client()
+    try:
+        isvc = client.CustomObjectsApi(api).get_namespaced_custom_object(
+            ISVC_GROUP, ISVC_VERSION, namespace, ISVC_PLURAL, name
+        )
+        core = client.CoreV1Api(api)
+        pods = core.list_namespaced_pod(namespace, label_selector=f"{ISVC_POD_LABEL}={name}").items
+        names = {name, f"{name}-predictor", *(pod.metadata.name for pod in pods)}
+        events = [
+            event
+            for event in core.list_namespaced_event(namespace).items
+            if event.involved_object and (event.involved_object.name or "").startswith(tuple(names))
+        ]
+    except client.ApiException as error:
+        raise ClusterUnavailable(f"the API server answered {error.status} {error.reason}: {error.body}") from error
+    return Snapshot(isvc, pods, events)
+
+
+def read_snapshot(path: Path) -> Snapshot:
+    """A recorded snapshot: one `kind: List` JSON file holding the InferenceService, its pods and
+    their events, as the API returns them. Pods and events are deserialised by the kubernetes
+    client exactly as API responses are."""
+    if not path.is_file():
+        raise ClusterUnavailable(f"no snapshot file {path}")
+    try:
+        items = json.loads(path.read_text(encoding="utf-8")).get("items", [])
+    except (json.JSONDecodeError, AttributeError) as error:
+        raise ClusterUnavailable(f"{path} is not a snapshot (a JSON List of API objects): {error}") from error
+    deserializer = client.ApiClient()
+
+    def typed(item: dict[str, Any], response_type: str) -> Any:
+        return deserializer.deserialize(json.dumps(item), response_type, "application/json")
+
+    isvcs = [item for item in items if item.get("kind") == "InferenceService"]
+    if not isvcs:
+        raise ClusterUnavailable(f"snapshot {path} holds no InferenceService")
+    return Snapshot(
+        isvcs[0],
+        [typed(item, "V1Pod") for item in items if item.get("kind") == "Pod"],
+        [typed(item, "CoreV1Event") for item in items if item.get("kind") == "Event"],
+    )
+
+
+def record_snapshot(snapshot: Snapshot, path: Path) -> None:
+    """Write a snapshot file that read_snapshot reads back (kinds set, as `kubectl get -o json` has them)."""
+    serializer = client.ApiClient()
+    pods = [{"apiVersion": "v1", "kind": "Pod", **serializer.sanitize_for_serialization(pod)} for pod in snapshot.pods]
+    events = [
+        {"apiVersion": "v1", "kind": "Event", **serializer.sanitize_for_serialization(event)}
+        for event in snapshot.events
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {"apiVersion": "v1", "kind": "List", "items": [snapshot.isvc, *pods, *events]}
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+def subject_of(repo: Path, name: str | None, namespace: str | None) -> Subject:
+    """The repo's service, or the InferenceService named on the command line (with the repo's facts
+    only when it is the repo's own service)."""
+    if name or namespace:
+        if not (name and namespace):
+            raise KitError("give both --name and --namespace (or neither, for this repo's service)")
+        try:
+            service = Service.load(repo)
+            own = (service.name, service.namespace) == (name, namespace)
+        except KitError:
+            own = False
+        return Subject(name, namespace, service.facts if own else {})
+    service = Service.load(repo)
+    return Subject(service.name, service.namespace, service.facts)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--snapshot", type=Path, help="read a recorded snapshot file instead of the cluster")
+    parser.add_argument("--record", type=Path, help="also save what was read into this snapshot file")
+    parser.add_argument("--name", help="any InferenceService's name (default: this repo's service)")
+    parser.add_argument("--namespace", help="its namespace")
+
+
+def run_report(command: str, args: argparse.Namespace, report: Report) -> int:
+    """What `status` and `doctor` share: read the cluster or a snapshot (refusing a snapshot of
+    another service), optionally record it, then report; exit 2 when nothing can be read."""
+    subject = subject_of(args.repo, args.name, args.namespace)
+    try:
+        snapshot = read_snapshot(args.snapshot) if args.snapshot else read_live(subject.name, subject.namespace)
+    except ClusterUnavailable as error:
+        print(f"{command}: cannot read {subject.name} in {subject.namespace}: {error}", file=sys.stderr)
+        return 2
+    if snapshot.identity != (subject.name, subject.namespace):
+        name, namespace = snapshot.identity
+        print(
+            f"{command}: {args.snapshot} holds InferenceService {name} in {namespace}, not {subject.name} in "
+            f"{subject.namespace}: pass --name {name} --namespace {namespace} to read it as that service",
+            file=sys.stderr,
+        )
+        return 2
+    if args.record:
+        record_snapshot(snapshot, args.record)
+    return report(snapshot, subject)

@@ -1,0 +1,259 @@
+"""`kserve-kit doctor` (`make doctor`): read the InferenceService, its pods, container states and
+events, and map what is wrong to the onboarding guideline's FAQs and known fixes. Each finding says
+what was seen, the fix, and where the guideline explains it. A service that is not ready for a
+reason no check recognises is a finding too, with what was seen.
+
+    kserve-kit doctor [--snapshot FILE] [--record FILE] [--name NAME --namespace NS]
+    exit 0: ready and nothing wrong found, 1: findings, 2: cannot read the cluster or snapshot
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from kserve_kit.cluster import Snapshot, Subject, run_report
+from kserve_kit.cluster import add_arguments as add_cluster_arguments
+from kserve_kit.policy import registry_of
+from kserve_kit.service import contact
+from kserve_kit.status import KNOWN_ISSUE, assess, conditions, ready_despite_unknown
+
+STORAGE_INITIALIZER, VAULT_AGENT_INIT, SERVER = "storage-initializer", "vault-agent-init", "kserve-container"
+ISTIO_CNI = "Fix incompatibility with Istio CNI"
+STORAGE_FAQ = "A storage initializer container cannot start"
+PULL_FAILURES = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName"}
+TAG_RESOLUTION = re.compile(r"(?i)(resolv\w* (image|tag)|to digest|unable to fetch image)")
+CONNECTION = re.compile(r"(?i)(connect|timed? ?out|unreachable|connection reset|EndpointConnectionError|no route)")
+RECENT_EVENTS = 5
+
+
+@dataclass(frozen=True)
+class Finding:
+    title: str
+    seen: str
+    fix: str
+    section: str  # guideline section title; the link is built from it
+
+    def render(self, guideline_url: str | None) -> str:
+        docs = f"{guideline_url}#{anchor(self.section)}" if guideline_url else f"guideline: {self.section}"
+        return f"[{self.title}]\n  seen: {self.seen}\n  fix:  {self.fix}\n  docs: {docs}"
+
+
+def anchor(title: str) -> str:
+    """The Markdown heading anchor of a guideline section (GitHub/TechDocs style)."""
+    return re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
+
+
+def _container_states(snapshot: Snapshot, name: str) -> Iterator[tuple[str, Any]]:
+    for pod in snapshot.pods:
+        statuses = [*(pod.status.init_container_statuses or []), *(pod.status.container_statuses or [])]
+        for status in statuses:
+            if status.name == name:
+                yield pod.metadata.name, status
+
+
+def _failure(status: Any) -> str | None:
+    """How a container is failing (waiting in a back-off, or exited non-zero), else None."""
+    state, last = status.state, status.last_state
+    if state and state.waiting and state.waiting.reason in {"CrashLoopBackOff", "Error", *PULL_FAILURES}:
+        message = state.waiting.message or ""
+        terminated = last.terminated if last else None
+        if terminated and terminated.exit_code:
+            message = f"exit {terminated.exit_code}: {terminated.message or terminated.reason}"
+        return f"{state.waiting.reason} ({message})" if message else state.waiting.reason
+    if state and state.terminated and state.terminated.exit_code:
+        return f"exit {state.terminated.exit_code}: {state.terminated.message or state.terminated.reason}"
+    return None
+
+
+def _storage_fix(subject: Subject) -> str:
+    """Why a storage initializer fails, by where the model comes from."""
+    storage, uri, vault = subject.fact("storage"), subject.fact("storage_uri"), subject.fact("vault")
+    if storage == "pvc":
+        return (
+            f"the claim or path of {uri} is wrong: check the PersistentVolumeClaim exists in {subject.namespace} "
+            "and is Bound (`kubectl get pvc`), and that the model is at that path on it"
+        )
+    if vault:
+        return f"the credentials for {uri} are invalid or missing: check them in Vault at {vault['secret_path']}"
+    where = f"for {uri}" if uri else "for the model's storage"
+    return f"the credentials {where} are invalid or missing: check the storage credentials secret"
+
+
+def storage_initializer(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
+    # What the platform requires for Istio CNI (next-gen: the storage-initializer UID), from the facts.
+    required = subject.policy("required_annotations") or {}
+    annotations = snapshot.isvc.get("metadata", {}).get("annotations") or {}
+    missing = [f'{key}: "{value}"' for key, value in required.items() if annotations.get(key) != value]
+    for pod, status in _container_states(snapshot, STORAGE_INITIALIZER):
+        failure = _failure(status)
+        if failure is None:
+            continue
+        seen = f"init container {STORAGE_INITIALIZER} of pod {pod}: {failure}"
+        if missing:
+            fix = (
+                f"add the annotation {', '.join(missing)} and allowPrivilegeEscalation: false "
+                "(k8s/inference-service.yaml has them: redeploy with `make deploy`); with Istio CNI the "
+                "init container cannot reach storage before Envoy is ready"
+            )
+            yield Finding("storage initializer cannot start (Istio CNI)", seen, fix, ISTIO_CNI)
+        elif required and CONNECTION.search(failure):
+            fix = (
+                f"a connection failure with Istio CNI: check the annotation {', '.join(required)} reached the pod "
+                "(`kubectl get pod -o yaml`) and that the namespace's workspace setup allows egress to storage"
+            )
+            yield Finding("storage initializer cannot reach storage", seen, fix, ISTIO_CNI)
+        else:
+            title = (
+                "storage initializer cannot start ("
+                + ("volume claim" if subject.fact("storage") == "pvc" else "credentials")
+                + ")"
+            )
+            yield Finding(title, seen, _storage_fix(subject), STORAGE_FAQ)
+
+
+def vault_injection(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
+    vault = subject.fact("vault")
+    if not vault:
+        return
+    section = "Credential for Storage Initializer"
+    for event in snapshot.events:
+        if event.reason == "FailedCreate" and "serviceaccount" in (event.message or "").lower():
+            fix = f"create service account {vault['service_account']}: `make deploy` applies k8s/service-account.yaml"
+            yield Finding("Vault service account missing", event.message or "", fix, section)
+    for pod in snapshot.pods:
+        init_names = {container.name for container in pod.spec.init_containers or []}
+        if VAULT_AGENT_INIT not in init_names:
+            fix = (
+                "the Vault Agent was not injected: check that the ServingRuntime's spec.annotations "
+                "(vault.hashicorp.com/agent-inject) are deployed, the pod uses service account "
+                f"{vault['service_account']}, and the Vault injector webhook serves this namespace"
+            )
+            yield Finding("Vault injection missing", f"pod {pod.metadata.name} has no {VAULT_AGENT_INIT}", fix, section)
+    for pod, status in _container_states(snapshot, VAULT_AGENT_INIT):
+        if failure := _failure(status):
+            fix = (
+                f"Vault login failed: the role {vault['role']} must be bound to service account "
+                f"{vault['service_account']}, which needs the {vault['auth_delegator_role']} cluster role "
+                f"(k8s/service-account.yaml); ask {contact(subject.facts, 'devrel')} to check the Vault role"
+            )
+            yield Finding("Vault agent cannot log in", f"{VAULT_AGENT_INIT} of pod {pod}: {failure}", fix, section)
+
+
+def image_pull(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
+    allowed = subject.policy("allowed_registries")
+    seen, images = [], set()
+    for kind, condition in conditions(snapshot.isvc).items():
+        message = condition.get("message") or ""
+        if TAG_RESOLUTION.search(message):
+            seen.append(f"{kind}: {message}")
+            images.update(re.findall(r'image "([^"]+)"', message))
+    for pod in snapshot.pods:
+        for status in pod.status.container_statuses or []:
+            if status.state and status.state.waiting and status.state.waiting.reason in PULL_FAILURES:
+                seen.append(f"pod {pod.metadata.name} {status.name}: {status.state.waiting.reason} {status.image}")
+                images.add(status.image)
+    if not seen:
+        return
+    outside = sorted(image for image in images if allowed is not None and registry_of(image) not in allowed)
+    if outside:
+        fix = (
+            f"push {', '.join(outside)} to an allowed registry ({', '.join(allowed)}): Knative resolves tags only there"
+        )
+    elif allowed is None:
+        fix = "check the image's registry is one Knative may resolve tags on, that the tag exists, and pull credentials"
+    else:
+        fix = "the registry is allowed: check the image and tag exist (`make push`) and the pull credentials"
+    yield Finding("image cannot be pulled or resolved", "; ".join(seen), fix, "Image Registries")
+
+
+def api_unreachable(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
+    section = "An InferenceService pod is running, but its model API service is not accessible"
+    hosts = subject.policy("allowed_python_hosts")
+    for pod, status in _container_states(snapshot, SERVER):
+        running = status.state and status.state.running
+        probes = [event for event in snapshot.events_for(pod) if event.reason == "Unhealthy"]
+        if running and not status.ready and (probes or status.restart_count):
+            seen = f"pod {pod}: {SERVER} running but not ready, {status.restart_count} restarts"
+            if probes:
+                seen += f"; {probes[-1].message}"
+            blocked = f"outside {', '.join(hosts)}" if hosts else "outside the hosts the mesh allows"
+            fix = (
+                f"the model server is probably failing to install Python packages at start-up, which the mesh "
+                f"blocks {blocked}: install every dependency in the Dockerfile (this repo does) and, for "
+                "TorchServe, keep install_py_dep_per_model=false"
+            )
+            yield Finding("pod running, model API not reachable", seen, fix, section)
+
+
+def route_status(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
+    if ready_despite_unknown(snapshot, subject):
+        return  # the known issue: nothing to fix
+    ready = conditions(snapshot.isvc).get("Ready", {})
+    if ready.get("status") == "Unknown" and subject.fact("generation") == "legacy":
+        fix = "Ready is Unknown but the route is not ready yet either: wait, then look at the findings above"
+        yield Finding("InferenceService not ready yet", f"Ready=Unknown ({ready.get('message')})", fix, KNOWN_ISSUE)
+
+
+CHECKS: list[Callable[[Snapshot, Subject], Iterator[Finding]]] = [
+    storage_initializer,
+    vault_injection,
+    image_pull,
+    api_unreachable,
+    route_status,
+]
+
+
+def _what_was_seen(snapshot: Snapshot) -> str:
+    """Conditions that are not True, the containers that are not ready, and the last events."""
+    parts = [
+        f"{kind}={condition.get('status')} ({condition.get('reason') or ''}: {condition.get('message') or ''})"
+        for kind, condition in sorted(conditions(snapshot.isvc).items())
+        if condition.get("status") != "True"
+    ] or ["no status conditions yet"]
+    for pod in snapshot.pods:
+        statuses = [*(pod.status.init_container_statuses or []), *(pod.status.container_statuses or [])]
+        for status in statuses:
+            if not status.ready:
+                state = status.state
+                detail = (state.waiting and state.waiting.reason) or (state.terminated and state.terminated.reason)
+                parts.append(f"pod {pod.metadata.name} {status.name}: {detail or 'running, not ready'}")
+    if not snapshot.pods:
+        parts.append("no predictor pods")
+    events = sorted(snapshot.events, key=lambda event: str(event.last_timestamp or event.event_time or ""))
+    parts += [f"event {event.reason}: {event.message}" for event in events[-RECENT_EVENTS:]]
+    return "; ".join(parts)
+
+
+def diagnose(snapshot: Snapshot, subject: Subject) -> list[Finding]:
+    findings = [finding for check in CHECKS for finding in check(snapshot, subject)]
+    if not findings and not assess(snapshot, subject).ready:
+        fix = (
+            "no known cause matched: read what was seen above, `kubectl describe inferenceservice "
+            f"{subject.name} -n {subject.namespace}` and the predictor's logs; send `make doctor "
+            f"RECORD=snapshot.json` to {contact(subject.facts, 'devrel')}"
+        )
+        findings.append(Finding("not ready, cause not recognised", _what_was_seen(snapshot), fix, "FAQs"))
+    return findings
+
+
+def print_findings(snapshot: Snapshot, subject: Subject) -> int:
+    findings = diagnose(snapshot, subject)
+    url = (subject.fact("guideline") or {}).get("url")
+    for finding in findings:
+        print(finding.render(url))
+    if not findings:
+        known = ready_despite_unknown(snapshot, subject)
+        note = " (Ready is Unknown: a known issue of legacy environments, not a fault)" if known else ""
+        print(f"doctor: {subject.name} is ready and nothing wrong was found{note}")
+    return 1 if findings else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_report("doctor", args, print_findings)
+
+
+add_arguments = add_cluster_arguments

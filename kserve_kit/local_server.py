@@ -1,0 +1,197 @@
+"""The model server as a real local process, started as the ServingRuntime starts it in the pod: the
+same arguments (read from k8s/), with the model directory and ports moved to local ones.
+
+    kserve-kit serve [--port 8080]     # `make run`: serve until Ctrl-C, exit non-zero if it dies
+
+`make smoke` and the repo's tests use `LocalServer` directly. What differs between model servers
+(KServe's Python server, TorchServe) is in `LAUNCHERS`; TorchServe's part is kserve_kit.torchserve.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Protocol
+
+from kserve_kit import KitError
+from kserve_kit.service import Service
+
+START_TIMEOUT_S = 120.0
+STOP_TIMEOUT_S = 30.0
+
+
+class ServerFailed(Exception):
+    """The server did not start or stopped on its own; the message holds its log."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def ensure_free(port: int) -> None:
+    """Refuse a port another process listens on: the readiness wait would talk to it instead."""
+    for host in ("127.0.0.1", "0.0.0.0"):
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a closed connection's TIME_WAIT is fine
+            try:
+                sock.bind((host, port))
+            except OSError:
+                raise KitError(f"port {port} is in use by another process: stop it, or pick another port "
+                               f"(`make run PORT={port + 1}`)") from None  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Launch:
+    command: list[str]
+    env: dict[str, str]
+    bind: str  # the address the server listens on, for the user
+
+
+class Launcher(Protocol):
+    def launch(self, service: Service, model_dir: Path, port: int, workdir: Path) -> Launch: ...
+
+    def stop(self, process: subprocess.Popen[bytes], workdir: Path) -> None: ...
+
+
+class KServeLauncher:
+    """KServe's Python model server: `python -m <package>` (the image's entrypoint) + the runtime's args."""
+
+    def launch(self, service: Service, model_dir: Path, port: int, workdir: Path) -> Launch:
+        overrides = ["--http_port", str(port), "--grpc_port", str(free_port()), "--workers", "1"]
+        command = [sys.executable, "-m", str(service.fact("package")), *service.runtime_args(str(model_dir))]
+        # KServe's server binds every interface and has no option to change it.
+        return Launch([*command, *overrides], dict(os.environ), f"0.0.0.0:{port}")
+
+    def stop(self, process: subprocess.Popen[bytes], workdir: Path) -> None:
+        process.terminate()
+
+
+def launchers() -> dict[str, Launcher]:
+    from kserve_kit.torchserve import TorchServeLauncher
+
+    return {"kserve": KServeLauncher(), "torchserve": TorchServeLauncher()}
+
+
+def model_dir_for(service: Service, workdir: Path) -> Path:
+    """A directory laid out as the container's model directory, from the repo's artifacts."""
+    missing = [local for local in service.artifacts.values() if not _has_files(service.root / local)]
+    if missing:
+        raise KitError(f"no model in {', '.join(missing)}: {service.artifacts_hint}")
+    if list(service.artifacts) == ["."]:
+        return service.root / service.artifacts["."]
+    model_dir = workdir / "models"
+    model_dir.mkdir()
+    for inside, local in service.artifacts.items():
+        (model_dir / inside).symlink_to((service.root / local).resolve(), target_is_directory=True)
+    return model_dir
+
+
+def _has_files(path: Path) -> bool:
+    return path.is_dir() and any(path.iterdir())
+
+
+class LocalServer:
+    """`with LocalServer(service) as server:` starts the server, waits for its port, stops it and
+    removes its working directory after."""
+
+    def __init__(self, service: Service, model_dir: Path | None = None, port: int | None = None) -> None:
+        self.service, self.model_dir = service, model_dir
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.launcher = launchers()[service.server]
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"kserve-kit-{service.name}-"))
+        self.log_path = self.workdir / "server.log"
+        self.bind = ""
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self, log: IO[bytes] | None = None) -> None:
+        """Start and wait for the port; the output goes to `log`, or to the log file."""
+        ensure_free(self.port)
+        model_dir = self.model_dir or model_dir_for(self.service, self.workdir)
+        launch = self.launcher.launch(self.service, model_dir, self.port, self.workdir)
+        self.bind = launch.bind
+        with self.log_path.open("wb") as log_file:
+            self._process = subprocess.Popen(
+                launch.command, cwd=self.service.root, env=launch.env, stdout=log or log_file, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise ServerFailed(f"the server exited with {self._process.returncode}:\n{self.log_tail()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise ServerFailed(f"the server did not open port {self.port} in {START_TIMEOUT_S:.0f} s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self._process is not None and self.running():
+            self.launcher.stop(self._process, self.workdir)
+            try:
+                self._process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return None if self._process is None else self._process.returncode
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> LocalServer:
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=8080, help="port to serve on (default 8080)")
+
+
+def run(args: argparse.Namespace) -> int:
+    server = LocalServer(Service.load(args.repo), port=args.port)
+    try:
+        server.start(log=sys.stdout.buffer)
+        print(f"serving {server.service.name} on {server.bind} ({server.url}); Ctrl-C stops it", flush=True)
+        while server.running():
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        return 0
+    except ServerFailed as failure:
+        print(f"serve: {failure}", file=sys.stderr)
+        return 1
+    finally:
+        server.close()
+    print(f"serve: the server stopped on its own with exit code {server.returncode}", file=sys.stderr)
+    return 1

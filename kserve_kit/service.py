@@ -1,0 +1,164 @@
+"""A KServe service directory: the facts file `kserve-kit.yaml` and the manifests under `k8s/`.
+
+The manifests say what they say (name, namespace, protocol, the ServingRuntime's container); the
+facts file holds only what k8s/ cannot: endpoints, the environment, the platform's policy lists.
+kserve-template renders both; for any other service, write the facts file by hand (docs/tooling.md).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kserve_kit import KitError
+from kserve_kit.manifests import Build, Manifest, build
+
+FACTS_FILE = "kserve-kit.yaml"
+SAMPLE_FILE = "sample.json"
+# Where KServe puts the model in the predictor container (storage initializer), and the name the
+# ServingRuntime's arguments use for the InferenceService (`{{.Name}}`).
+MOUNTED_MODEL_DIR = "/mnt/models"
+NAME_PLACEHOLDER = "{{.Name}}"
+# What `text_files` leaves out: environments, models, caches, build output.
+SKIPPED_DIRS = {
+    ".git", ".venv", ".venv-checkov", "model", "model-store", "site", "__pycache__", ".pytest_cache", ".ruff_cache",
+    "node_modules", ".mypy_cache",
+}  # fmt: skip
+BINARY_SUFFIXES = {".joblib", ".pt", ".pth", ".mar", ".pkl", ".onnx", ".png", ".jpg", ".gz", ".zip"}
+
+
+def contact(facts: Mapping[str, Any], team: str) -> str:
+    """Who to ask, as the platform profile names them (`infra`, `devrel`)."""
+    return str(((facts.get("guideline") or {}).get("contacts") or {}).get(team) or "the platform team")
+
+
+def text_files(root: Path) -> list[tuple[str, str]]:
+    """(path, text) of every text file of the repo, outside environments, models and caches."""
+    files = []
+    for directory, subdirectories, names in os.walk(root):
+        subdirectories[:] = sorted(name for name in subdirectories if name not in SKIPPED_DIRS)
+        for name in sorted(names):
+            path = Path(directory, name)
+            if path.suffix in BINARY_SUFFIXES or not path.is_file():
+                continue
+            try:
+                files.append((str(path.relative_to(root)), path.read_text(encoding="utf-8")))
+            except UnicodeDecodeError:
+                continue
+    return files
+
+
+def find_root(start: Path) -> Path:
+    """The service directory holding `start` (the nearest parent with a facts file)."""
+    for directory in [start, *start.parents]:
+        if (directory / FACTS_FILE).is_file():
+            return directory
+    raise KitError(
+        f"no {FACTS_FILE} in {start} or its parents: run this in a service repo (kserve-template renders the "
+        "file; for another service write it by hand, see the kit's docs/tooling.md) or pass --repo DIR"
+    )
+
+
+@dataclass
+class Service:
+    root: Path
+
+    @classmethod
+    def load(cls, root: Path) -> Service:
+        return cls(find_root(root.resolve()))
+
+    @cached_property
+    def facts(self) -> dict[str, Any]:
+        try:
+            facts = yaml.safe_load((self.root / FACTS_FILE).read_text(encoding="utf-8"))
+        except yaml.YAMLError as error:
+            raise KitError(f"{FACTS_FILE} is not valid YAML: {error}") from error
+        if not isinstance(facts, dict):
+            raise KitError(f"{FACTS_FILE} must be a mapping of facts (see the kit's docs/tooling.md)")
+        return facts
+
+    def fact(self, key: str) -> Any:
+        try:
+            return self.facts[key]
+        except KeyError:
+            raise KitError(f"{FACTS_FILE} has no {key!r}: `make update` rewrites it, or add it by hand") from None
+
+    @cached_property
+    def manifests(self) -> Build:
+        return build(self.root / "k8s")
+
+    def _one(self, kind: str) -> Manifest:
+        found = self.manifests.of_kind(kind)
+        if len(found) != 1:
+            problems = "; ".join(self.manifests.problems) or f"found {len(found)}"
+            raise KitError(f"k8s/ must build to exactly one {kind} ({problems})")
+        return found[0]
+
+    @property
+    def isvc(self) -> dict[str, Any]:
+        return self._one("InferenceService").obj
+
+    @property
+    def name(self) -> str:
+        return str(self.isvc["metadata"]["name"])
+
+    @property
+    def namespace(self) -> str:
+        return str(self.isvc["metadata"].get("namespace") or "default")
+
+    @property
+    def model(self) -> dict[str, Any]:
+        return dict(self.isvc.get("spec", {}).get("predictor", {}).get("model") or {})
+
+    @property
+    def protocol(self) -> str:
+        return str(self.model.get("protocolVersion") or "v1")
+
+    @property
+    def runtime_container(self) -> dict[str, Any]:
+        """The model server container of this service's own ServingRuntime."""
+        runtime = self._one("ServingRuntime").obj
+        containers = runtime.get("spec", {}).get("containers") or []
+        for container in containers:
+            if container.get("name") == "kserve-container":
+                return dict(container)
+        raise KitError("the ServingRuntime in k8s/ has no container named kserve-container")
+
+    @property
+    def protocols(self) -> list[str]:
+        """The protocols the server answers: the service's own first, then the others it declares."""
+        declared = self._one("ServingRuntime").obj.get("spec", {}).get("protocolVersions") or [self.protocol]
+        return [self.protocol, *(protocol for protocol in declared if protocol != self.protocol)]
+
+    @property
+    def server(self) -> str:
+        """How the model server runs: `kserve` (KServe's Python server) or `torchserve`."""
+        return str(self.fact("server"))
+
+    def runtime_args(self, model_dir: str) -> list[str]:
+        """The ServingRuntime's arguments as the pod gets them, with the model at `model_dir`."""
+        baked = str(self.facts.get("model_dir") or MOUNTED_MODEL_DIR)
+        return [
+            str(arg).replace(NAME_PLACEHOLDER, self.name).replace(baked, model_dir)
+            for arg in self.runtime_container.get("args") or []
+        ]
+
+    @property
+    def artifacts(self) -> dict[str, str]:
+        """What the model directory holds in the container -> where it is in the repo
+        (`.` is the model directory itself)."""
+        return dict(self.fact("artifacts"))
+
+    @property
+    def artifacts_hint(self) -> str:
+        return str(self.facts.get("artifacts_hint") or "build the model first")
+
+    @property
+    def sample_path(self) -> Path:
+        return self.root / SAMPLE_FILE

@@ -1,0 +1,84 @@
+"""`copier copy` answered interactively in a pseudo-terminal (pexpect), as a new owner would, with
+ordinary non-default answers: no traceback, no lost answer, and each refusal readable in full in an
+80-column terminal."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from tests.conftest import KIT_ROOT, answers_of, load_manifest
+
+pytestmark = pytest.mark.e2e
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+CLEAR_LINE = "\x15"  # Ctrl-U: the prompt comes pre-filled with the default
+
+
+def screen(child: pexpect.spawn) -> str:
+    return ANSI.sub("", child.before or "")
+
+
+@pytest.fixture
+def wizard(tmp_path: Path) -> pexpect.spawn:
+    copier = str(Path(sys.executable).with_name("copier"))
+    child = pexpect.spawn(
+        copier, ["copy", "--trust", "--vcs-ref", "HEAD", str(KIT_ROOT), str(tmp_path / "svc")],
+        encoding="utf-8", timeout=30, dimensions=(40, 80), env={"TERM": "xterm", "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    yield child
+    child.close(force=True)
+
+
+def answer(child: pexpect.spawn, prompt: str, value: str | None = None) -> None:
+    """Wait for the question whose help holds `prompt`, then keep its default or type `value`."""
+    child.expect(re.escape(prompt))
+    child.send("\r" if value is None else CLEAR_LINE + value + "\r")
+
+
+def test_non_default_answers_and_a_refusal_in_the_wizard(wizard: pexpect.spawn, tmp_path: Path) -> None:
+    answer(wizard, "Platform profile")
+    answer(wizard, "Service name", "text-classifier")
+    # A namespace that overflows the 63-character URL label: refused with the whole message on one
+    # 80-column line, then a shorter one is taken.
+    answer(wizard, "namespace to deploy into", "a-namespace-far-too-long-for-the-hostname-budget")
+    wizard.expect(pexpect.TIMEOUT, timeout=3)  # let the refusal be drawn
+    shown = " ".join(screen(wizard).split())
+    assert "URL label is 81 chars, max 63: shorten the namespace by 18" in shown, shown[-500:]
+    wizard.send(CLEAR_LINE + "nlp\r")
+    answer(wizard, "Owning team", "nlp-team")
+    answer(wizard, "One sentence")
+    answer(wizard, "Cluster environment")
+    answer(wizard, "Model server")
+    answer(wizard, "inference protocol")
+    answer(wizard, "CPU request", "2")
+    answer(wizard, "CPU limit")  # its default follows the request: 2, not the usual 1
+    answer(wizard, "Memory request", "2Gi")
+    answer(wizard, "Memory limit")
+    answer(wizard, "Minimum replicas", "4")
+    answer(wizard, "Maximum replicas")
+    answer(wizard, "Where the deployed model comes from")
+    answer(wizard, "Model location")
+    answer(wizard, "Image repository")
+    answer(wizard, "Inject the S3 credentials from Vault")
+    answer(wizard, "Vault Kubernetes-auth role")
+    answer(wizard, "Vault KV path")
+    answer(wizard, "Who can reach the service")
+    wizard.expect(pexpect.EOF, timeout=120)
+    output = screen(wizard)
+    assert "Traceback" not in output, output[-3000:]
+    wizard.close()
+    assert wizard.exitstatus == 0, output[-3000:]
+
+    service = tmp_path / "svc"
+    answers = answers_of(service)
+    assert (answers["service_name"], answers["namespace"], answers["owner"]) == ("text-classifier", "nlp", "nlp-team")
+    assert (answers["cpu_request"], answers["cpu_limit"]) == ("2", "2")
+    assert (answers["memory_request"], answers["memory_limit"]) == ("2Gi", "2Gi")
+    predictor = load_manifest(service, "inference-service.yaml")["spec"]["predictor"]
+    assert (predictor["minReplicas"], predictor["maxReplicas"]) == (4, 4)
+    assert predictor["model"]["resources"]["limits"] == {"cpu": "2", "memory": "2Gi"}

@@ -1,0 +1,155 @@
+"""`kserve-kit smoke` and `serve` against a real model server process (the hand-written service's
+row_sum), by every access path of the guideline, with one verdict printed last."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kserve_kit import KitError
+from kserve_kit.__main__ import main
+from kserve_kit.local_server import LocalServer, ServerFailed
+from kserve_kit.service import Service
+from kserve_kit.smoke import SmokeClient, SmokeFailure, Target, resolve_target
+
+
+@pytest.fixture
+def server(service: Service) -> Iterator[LocalServer]:
+    with LocalServer(service) as running:
+        yield running
+
+
+def smoke(service_dir: Path, *args: str) -> int:
+    return main(["--repo", str(service_dir), "smoke", *args])
+
+
+def test_local_smoke_checks_every_declared_protocol(service_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert smoke(service_dir, "--timeout", "30") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("  v2: ready, sample.json predicted as expected")  # the service's own protocol first
+    assert out[1].startswith("  v1: ready")
+    assert out[-1].startswith("SMOKE OK row-sum at the local server at http://127.0.0.1:")
+
+
+def test_one_verdict_printed_last(server: LocalServer, service_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert smoke(service_dir, "--url", server.url, "--requests", "5", "--max-p95-ms", "0.0001") == 1
+    captured = capsys.readouterr()
+    assert "SMOKE OK" not in captured.out
+    assert captured.err.strip().splitlines()[-1].startswith("SMOKE FAILED row-sum at http://127.0.0.1:")
+    assert "p95 latency" in captured.err and "exceeds --max-p95-ms 0.0001" in captured.err
+    assert smoke(service_dir, "--url", server.url, "--requests", "5", "--max-p99-ms", "60000") == 0
+    assert "p99" in capsys.readouterr().out
+
+
+def test_a_wrong_expectation_names_the_sample(server: LocalServer, service_dir: Path, capsys) -> None:
+    (service_dir / "sample.json").write_text('{"instances": [[1, 2]], "expected": [4]}')
+    assert smoke(service_dir, "--url", server.url) == 1
+    assert "differ from the `expected` list in sample.json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("target", "host"),
+    [("internal", "row-sum-predictor.team-a.svc.cluster.local"), ("gateway", "row-sum-predictor.team-a")],
+)
+def test_every_access_path_reaches_the_real_server_with_its_host(
+    server: LocalServer, service: Service, target: str, host: str
+) -> None:
+    # The server stands in for the cluster DNS name and the local gateway: requests go to it while
+    # carrying the Host header the guideline's access path uses.
+    resolved = resolve_target(service, target, connect_to=f"127.0.0.1:{server.port}")
+    client = SmokeClient(resolved, service, service.protocol)
+    sent = client.http.get(client.ready_path).request.headers["host"]
+    assert sent == host == resolved.host_header
+
+
+def test_a_cluster_local_service_has_no_external_endpoint(service_dir: Path, capsys) -> None:
+    started = time.monotonic()
+    assert smoke(service_dir, "--target", "external") == 2
+    assert time.monotonic() - started < 5  # said at once, not after the readiness timeout
+    assert "has no external endpoint: it is cluster-local" in capsys.readouterr().err
+
+
+def test_gateway_address_follows_the_environment(render) -> None:
+    for environment, namespace in (("dev", "istio-system"), ("lab2", "knative-serving")):
+        service = Service.load(render(environment=environment))
+        target = resolve_target(service, "gateway")
+        assert target.url == f"http://knative-local-gateway.{namespace}.svc.cluster.local"
+        assert target.host_header == "iris-classifier-predictor.kserve-test"
+
+
+def test_unreachable_service_fails_within_the_timeout(service: Service) -> None:
+    client = SmokeClient(Target("http://127.0.0.1:9"), service, "v1", timeout_s=0.5)
+    with pytest.raises(SmokeFailure, match="not ready after 1 s"):
+        client.wait_until_ready(1, None)  # type: ignore[arg-type]
+
+
+def test_a_port_in_use_is_refused(service: Service) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(KitError, match=f"port {taken.getsockname()[1]} is in use by another process"):
+            LocalServer(service, port=taken.getsockname()[1]).start()
+
+
+def test_no_model_says_what_to_do(service_dir: Path) -> None:
+    for path in (service_dir / "model").iterdir():
+        path.unlink()
+    with pytest.raises(KitError, match="no model in model: put any file in model/"):
+        LocalServer(Service.load(service_dir)).start()
+
+
+def test_a_server_that_dies_at_start_fails_with_its_log(service_dir: Path) -> None:
+    runtime = service_dir / "k8s" / "runtime.yaml"
+    runtime.write_text(runtime.read_text().replace('"--http_port=8080"]', '"--http_port=8080", "--exit-now"]'))
+    with (
+        pytest.raises(ServerFailed, match="exited with 3:\n.*exiting as asked"),
+        LocalServer(Service.load(service_dir)),
+    ):
+        pass
+
+
+def test_working_directories_are_removed(service: Service) -> None:
+    with LocalServer(service) as server:
+        workdir = server.workdir
+        assert workdir.is_dir()
+    assert not workdir.exists()
+
+
+def serve(service_dir: Path, *args: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "kserve_kit", "--repo", str(service_dir), "serve", *args]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_serve_exits_non_zero_when_the_server_dies(service_dir: Path) -> None:
+    runtime = service_dir / "k8s" / "runtime.yaml"
+    runtime.write_text(runtime.read_text().replace('"--http_port=8080"]', '"--http_port=8080", "--exit-after=2"]'))
+    process = serve(service_dir, "--port", "0")
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 1, (out, err)
+    assert "serving row-sum" in out and "the server stopped on its own with exit code 4" in err
+
+
+def test_serve_refuses_a_busy_port(service_dir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        process = serve(service_dir, "--port", str(taken.getsockname()[1]))
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 2 and "serving" not in out
+    assert "is in use by another process" in err
+
+
+def test_serve_stops_cleanly_on_ctrl_c(service_dir: Path) -> None:
+    process = serve(service_dir, "--port", "0")
+    deadline, line = time.monotonic() + 30, ""
+    while "serving row-sum" not in line and time.monotonic() < deadline:
+        line = process.stdout.readline() if process.stdout else ""
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0
