@@ -40,7 +40,7 @@ def release(root: Path, version: str, today: datetime.date | None = None) -> str
     pyproject, changelog = root / "pyproject.toml", root / "CHANGELOG.md"
     current_line = re.search(r'^version = "(.+)"$', pyproject.read_text(encoding="utf-8"), re.MULTILINE)
     if current_line is None:
-        raise ReleaseError("pyproject.toml has no `version = \"...\"` line")
+        raise ReleaseError('pyproject.toml has no `version = "..."` line')
     if new <= Version(current_line.group(1)):
         raise ReleaseError(f"{version} is not above the current version {current_line.group(1)}")
     heading = re.compile(rf"^## v?{re.escape(version)}\b.*$", re.MULTILINE)
