@@ -26,6 +26,10 @@ class Runtime:
     artifacts: dict[str, str]  # what the model directory holds -> where `make train` puts it in the repo
     train: tuple[str, ...]  # the `make train` recipe
     model_class: str | None = None  # KServe Python server runtimes: the kserve.Model in <package>/model.py
+    # Paths the server writes to: emptyDir volumes in the ServingRuntime (the root filesystem is read-only)
+    writable_dirs: tuple[str, ...] = ()
+    # Libraries the model loads from at run time (estimator classes): compiled to bytecode in the image
+    precompile: tuple[str, ...] = ()
     supports_gpu: bool = False
     needs_java: bool = False
 
@@ -41,6 +45,7 @@ RUNTIMES: dict[str, Runtime] = {
         artifacts={".": "model"},
         train=("$(PY) -m training.train --output model",),
         model_class="SklearnModel",
+        precompile=("sklearn",),
     ),
     "torchserve": Runtime(
         label="TorchServe (PyTorch, custom handler, optional GPU)",
@@ -56,7 +61,9 @@ RUNTIMES: dict[str, Runtime] = {
             "pyyaml>=6",
             "scikit-learn>=1.5,<2",
         ),  # fmt: skip
-        entrypoint=("torchserve",),
+        # dumb-init forwards SIGTERM to TorchServe's process group: as PID 1, TorchServe's launcher
+        # ignores it and every rollout would wait out the grace period (dumb-init comes from PyPI).
+        entrypoint=("dumb-init", "--", "torchserve"),
         args=(
             "--start",
             "--foreground",
@@ -66,6 +73,7 @@ RUNTIMES: dict[str, Runtime] = {
         ),  # fmt: skip
         artifacts={"model-store": "model-store", "config": "config"},
         train=("$(PY) -m training.train --output model", "$(PY) -m kserve_kit mar"),
+        writable_dirs=("/home/model-server/tmp", "/home/model-server/logs"),  # unpacked models, pid file; logs
         supports_gpu=True,
         needs_java=True,
     ),

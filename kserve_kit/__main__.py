@@ -31,6 +31,10 @@ COMMANDS = {
     "status": Command("status", "is the deployed InferenceService ready?"),
     "doctor": Command("doctor", "what is wrong with the deployed service, mapped to the guideline"),
     "mar": Command("torchserve", "pack the TorchServe model archive (TorchServe services)"),
+    "image": Command(
+        "container", "build the image (Docker, or podman without a Docker engine)", "add_image_arguments", "run_image"
+    ),  # fmt: skip
+    "container-smoke": Command("container", "run the image as its ServingRuntime would and smoke-test it"),
     "update": Command(
         "update",
         "copier update to the newest kit, failing on conflicts (make update)",

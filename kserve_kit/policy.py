@@ -227,6 +227,13 @@ def non_root_with_limits(repo: Repo) -> Iterator[Finding]:
             yield Finding(name, f"container {container.get('name')}: set securityContext.runAsNonRoot: true", BASELINE)
         if context.get("allowPrivilegeEscalation") is not False:
             yield Finding(name, f"container {container.get('name')}: set allowPrivilegeEscalation: false", BASELINE)
+        if context.get("readOnlyRootFilesystem") is not True:
+            yield Finding(
+                name,
+                f"container {container.get('name')}: set readOnlyRootFilesystem: true (give the paths it writes "
+                "emptyDir volumes; `make container-smoke` runs it that way)",
+                BASELINE,
+            )
         limits = {**((container.get("resources") or {}).get("limits") or {}), **model_limits}
         for resource in ("cpu", "memory"):
             if resource not in limits:

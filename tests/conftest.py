@@ -14,6 +14,8 @@ import pytest
 import yaml
 from copier import run_copy
 
+from tests.containers import TORCHSERVE_BASE, Unavailable, ensure_standins, podman_environment
+
 KIT_ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DIR = Path(os.environ.get("KSERVE_SCHEMA_DIR", KIT_ROOT.parent / "shared" / "kserve-schemas"))
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -78,13 +80,19 @@ def load_manifest(repo: Path, name: str) -> dict[str, Any]:
 
 
 def run_make(
-    repo: Path, *targets: str, timeout: int = 900, check: bool = True, **variables: str
+    repo: Path,
+    *targets: str,
+    timeout: int = 900,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+    **variables: str,
 ) -> subprocess.CompletedProcess[str]:
     """`make <targets>` in a rendered repo; with `check`, a failure shows the output."""
     args = [f"{key}={value}" for key, value in variables.items()]
     result = subprocess.run(
-        ["make", "--no-print-directory", *targets, *args], cwd=repo, capture_output=True, text=True, timeout=timeout
-    )
+        ["make", "--no-print-directory", *targets, *args],
+        cwd=repo, capture_output=True, text=True, timeout=timeout, env=env,
+    )  # fmt: skip
     assert not check or result.returncode == 0, f"make {' '.join(targets)} failed:\n{result.stdout}\n{result.stderr}"
     return result
 
@@ -105,3 +113,17 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Render:
         return cache[key]
 
     return _installed
+
+
+@pytest.fixture(scope="session")
+def podman() -> dict[str, str]:
+    """podman's environment, with the stand-in bases built (once per machine)."""
+    try:
+        env = podman_environment()
+        ensure_standins(env, torchserve=True)
+    except Unavailable as missing:
+        pytest.fail(f"containers cannot be built or run on this machine: {missing}")
+    # The GPU service's base: the same CPU stand-in under the CUDA image's name (no CUDA inside; the
+    # handler falls back to the CPU, as it does on any machine without a GPU).
+    subprocess.run(["podman", "tag", TORCHSERVE_BASE, TORCHSERVE_BASE.replace("-cpu", "-gpu")], env=env, check=True)
+    return env

@@ -38,3 +38,12 @@ def test_serving_benchmark_prints_its_table(
     result = subprocess.run(command, cwd=KIT_ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     assert expected in result.stdout and "|" in result.stdout
+
+
+@pytest.mark.container
+def test_image_benchmark_prints_its_table(installed: Render, podman: dict[str, str]) -> None:
+    repos = [arg for owner in OWNERS.values() for arg in ("--repo", str(installed(**owner)))]
+    command = [sys.executable, "-m", "bench.images", "--rounds", "1", *repos]
+    result = subprocess.run(command, cwd=KIT_ROOT, capture_output=True, text=True, timeout=1800, env=podman)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "start to ready (s)" in result.stdout and "sklearn" in result.stdout and "torchserve" in result.stdout

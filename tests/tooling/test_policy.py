@@ -139,6 +139,7 @@ def test_rule_non_root_with_limits(copy: Path) -> None:
     (copy / "Dockerfile").write_text((copy / "Dockerfile").read_text().replace("USER 1000", "USER root"))
     messages = " ".join(finding.message for finding in findings(copy, policy.non_root_with_limits))
     assert "non-root USER" in messages and "runAsNonRoot" in messages and "allowPrivilegeEscalation" in messages
+    assert "readOnlyRootFilesystem: true" in messages
 
 
 def test_rule_vault_service_account(copy: Path) -> None:

@@ -1,0 +1,109 @@
+"""The image is what runs: each runtime's image is built from its repo's own Dockerfile and run by the
+repo's own `make container-smoke` exactly as its ServingRuntime runs it (podman here, no Docker
+engine), with STAND-IN base images (tests/containers.py says how they differ from upstream). A broken
+Dockerfile, a model the server cannot read as UID 1000, a server that writes to its read-only root
+and a model pickled by another scikit-learn each fail with their cause named."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Render, render_into, run_make
+from tests.test_owner import OWNERS
+
+pytestmark = [pytest.mark.e2e, pytest.mark.container]
+
+
+def variant(repo: Path, tmp_path: Path, name: str, **answers: str) -> Path:
+    """Another render of `repo`'s service, with `repo`'s trained model; it uses `repo`'s environment
+    (make PY=...), not an environment of its own."""
+    copy = render_into(tmp_path / name, service_name=repo.name, **answers)
+    shutil.copytree(repo / "model", copy / "model")
+    return copy
+
+
+def container_smoke(repo: Path, env: dict[str, str], python: Path | None = None, **variables: str):
+    extra = {"PY": str(python)} if python else {}
+    return run_make(repo, "container-smoke", check=False, env=env, timeout=1800, **extra, **variables)
+
+
+@pytest.mark.parametrize("owner", list(OWNERS))
+def test_each_runtime_image_runs_as_its_serving_runtime_says(
+    installed: Render, podman: dict[str, str], owner: str
+) -> None:
+    result = container_smoke(installed(**OWNERS[owner]), podman)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "as UID 1000, read-only root, limits {'cpu': '1', 'memory': '1Gi'}" in out
+    assert "v1: ready, sample.json predicted as expected" in out and "v2: ready" in out
+    assert "stopped on SIGTERM in" in out  # within the grace period, not killed
+    assert out.strip().splitlines()[-1] == "CONTAINER SMOKE OK text-classifier (podman)"
+
+
+def test_a_baked_in_model_image(installed: Render, podman: dict[str, str], tmp_path: Path) -> None:
+    owner = installed(**OWNERS["sklearn"])
+    baked = variant(owner, tmp_path, "baked", model_storage="image")
+    result = container_smoke(baked, podman, owner / ".venv" / "bin" / "python")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "CONTAINER SMOKE OK" in result.stdout
+
+
+def failing(repo: Path, env: dict[str, str], python: Path) -> str:
+    result = container_smoke(repo, env, python)
+    assert result.returncode != 0, result.stdout
+    return result.stderr
+
+
+def test_a_broken_dockerfile_names_what_is_missing(installed: Render, podman: dict[str, str], tmp_path: Path) -> None:
+    owner = installed(**OWNERS["sklearn"])
+    repo = variant(owner, tmp_path, "broken")
+    dockerfile = repo / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("WORKDIR /app\n", "WORKDIR /app\nCOPY settings.toml ./\n"))
+    errors = failing(repo, podman, owner / ".venv" / "bin" / "python")
+    assert "the image build failed" in errors and "settings.toml" in errors
+
+
+def test_a_model_uid_1000_cannot_read_is_named(installed: Render, podman: dict[str, str], tmp_path: Path) -> None:
+    owner = installed(**OWNERS["sklearn"])
+    repo = variant(owner, tmp_path, "unreadable", model_storage="image")
+    dockerfile = repo / "Dockerfile"
+    dockerfile.write_text(
+        dockerfile.read_text().replace("\nUSER 1000\n", "\nRUN chmod 600 /opt/model/model.joblib\nUSER 1000\n")
+    )
+    errors = failing(repo, podman, owner / ".venv" / "bin" / "python")
+    assert "exited with" in errors and "before it was ready" in errors
+    assert "cannot read or write /opt/model/model.joblib as UID 1000" in errors
+
+
+def test_a_server_writing_to_its_root_is_named(installed: Render, podman: dict[str, str], tmp_path: Path) -> None:
+    owner = installed(**OWNERS["sklearn"])
+    repo = variant(owner, tmp_path, "writer")
+    model = repo / "text_classifier" / "model.py"
+    model.write_text(
+        model.read_text().replace(
+            "        self.ready = True\n",
+            '        Path("/app/cache.txt").write_text("x")\n        self.ready = True\n',
+            1,
+        )
+    )
+    errors = failing(repo, podman, owner / ".venv" / "bin" / "python")
+    assert "the server writes to /app/cache.txt on the read-only root filesystem" in errors
+    assert "emptyDir" in errors
+
+
+def test_a_model_from_another_scikit_learn_is_named(installed: Render, podman: dict[str, str], tmp_path: Path) -> None:
+    owner = installed(**OWNERS["sklearn"])
+    repo = variant(owner, tmp_path, "parity")
+    python = owner / ".venv" / "bin" / "python"
+    # The model, pickled as an older scikit-learn would have pickled it (the version it records).
+    pickle_as_1_0_2 = (
+        "import sklearn.base; sklearn.base.__version__ = '1.0.2'\n"
+        "from pathlib import Path\nfrom training.train import train\ntrain(Path('model'))\n"
+    )
+    subprocess.run([python, "-c", pickle_as_1_0_2], cwd=repo, check=True, capture_output=True)
+    errors = failing(repo, podman, python)
+    assert "the model was pickled by scikit-learn 1.0.2 and the image has" in errors
