@@ -185,6 +185,7 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         "http_port": HTTP_PORT,
         "entrypoint": facts["entrypoint"],
         "container_args": fill(runtime.args),
+        "probes": {kind: path.replace("{name}", name) for kind, path in runtime.probes},
         # The image's default arguments: the ServingRuntime's, with the name KServe would put in.
         "image_cmd": [arg.replace("{{.Name}}", name) for arg in fill(runtime.args)],
         "storage_uri": facts["storage_uri"],

@@ -30,6 +30,8 @@ class Runtime:
     writable_dirs: tuple[str, ...] = ()
     # Libraries the model loads from at run time (estimator classes): compiled to bytecode in the image
     precompile: tuple[str, ...] = ()
+    # The kubelet's probes (HTTP on the server's port): ready = the model answers, live = the process does
+    probes: tuple[tuple[str, str], ...] = ()
     supports_gpu: bool = False
     needs_java: bool = False
 
@@ -46,6 +48,7 @@ RUNTIMES: dict[str, Runtime] = {
         train=("$(PY) -m training.train --output model",),
         model_class="SklearnModel",
         precompile=("sklearn",),
+        probes=(("readinessProbe", "/v1/models/{name}"), ("livenessProbe", "/")),
     ),
     "torchserve": Runtime(
         label="TorchServe (PyTorch, custom handler, optional GPU)",
@@ -74,6 +77,8 @@ RUNTIMES: dict[str, Runtime] = {
         artifacts={"model-store": "model-store", "config": "config"},
         train=("$(PY) -m training.train --output model", "$(PY) -m kserve_kit mar"),
         writable_dirs=("/home/model-server/tmp", "/home/model-server/logs"),  # unpacked models, pid file; logs
+        # TorchServe 0.12 has no per-model readiness route; /ping is the server's (decisions.md).
+        probes=(("readinessProbe", "/ping"), ("livenessProbe", "/ping")),
         supports_gpu=True,
         needs_java=True,
     ),

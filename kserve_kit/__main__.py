@@ -35,6 +35,7 @@ COMMANDS = {
         "container", "build the image (Docker, or podman without a Docker engine)", "add_image_arguments", "run_image"
     ),  # fmt: skip
     "container-smoke": Command("container", "run the image as its ServingRuntime would and smoke-test it"),
+    "predictor-pod": Command("predictor", "the predictor pod the cluster runs, as YAML (for scanners)"),
     "update": Command(
         "update",
         "copier update to the newest kit, failing on conflicts (make update)",

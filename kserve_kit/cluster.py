@@ -19,10 +19,9 @@ from typing import Any
 from kubernetes import client, config
 
 from kserve_kit import KitError
-from kserve_kit.service import Service
+from kserve_kit.service import ISVC_POD_LABEL, Service
 
 ISVC_GROUP, ISVC_VERSION, ISVC_PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
-ISVC_POD_LABEL = "serving.kserve.io/inferenceservice"
 
 
 class ClusterUnavailable(Exception):

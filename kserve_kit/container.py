@@ -30,7 +30,8 @@ from pathlib import Path
 
 from kserve_kit import KitError
 from kserve_kit.local_server import free_port
-from kserve_kit.service import NAME_PLACEHOLDER, Service
+from kserve_kit.predictor import predictor_container
+from kserve_kit.service import Service
 from kserve_kit.smoke import Sample, SmokeClient, SmokeFailure, Target, check_answers
 
 UID = "1000"
@@ -105,16 +106,15 @@ class RunSpec:
 
     @classmethod
     def of(cls, service: Service) -> RunSpec:
-        container = service.runtime_container
+        container = predictor_container(service)
         runtime = service.manifests.of_kind("ServingRuntime")[0].obj
         empty_dirs = {volume["name"] for volume in runtime.get("spec", {}).get("volumes") or [] if "emptyDir" in volume}
-        limits = dict((container.get("resources") or {}).get("limits") or {})
-        limits.update((service.model.get("resources") or {}).get("limits") or {})  # KServe merges the predictor's
+        limits = (container.get("resources") or {}).get("limits") or {}
         ports = container.get("ports") or [{"containerPort": 8080}]
         storage = service.facts.get("storage")
         return cls(
             image=str(container["image"]),
-            args=[str(arg).replace(NAME_PLACEHOLDER, service.name) for arg in container.get("args") or []],
+            args=container["args"],
             port=int(ports[0]["containerPort"]),
             limits={key: str(value) for key, value in limits.items() if key in ("cpu", "memory")},
             writable=[

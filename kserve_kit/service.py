@@ -25,6 +25,7 @@ SAMPLE_FILE = "sample.json"
 # ServingRuntime's arguments use for the InferenceService (`{{.Name}}`).
 MOUNTED_MODEL_DIR = "/mnt/models"
 NAME_PLACEHOLDER = "{{.Name}}"
+ISVC_POD_LABEL = "serving.kserve.io/inferenceservice"  # KServe labels the predictor's pods with it
 # What `text_files` leaves out: environments, models, caches, build output.
 SKIPPED_DIRS = {
     ".git", ".venv", ".venv-checkov", "model", "model-store", "site", "__pycache__", ".pytest_cache", ".ruff_cache",

@@ -103,3 +103,18 @@ def test_renovate_config_updates_the_kit_with_copiers_manager(repo: Path) -> Non
     config = json.loads((repo / "renovate.json").read_text(encoding="utf-8"))
     assert config["ignoreScripts"] is False  # copier update --trust runs the kit's extensions and migrations
     assert any("copier" in rule.get("matchManagers", []) for rule in config["packageRules"])
+
+
+@pytest.mark.e2e
+def test_a_description_is_text_in_the_built_techdocs(render: Render, tmp_path_factory: pytest.TempPathFactory) -> None:
+    copy = working_copy(render(description="Finds <script>alert(1)</script> in text"), tmp_path_factory)
+    run_make(copy, "docs", PY=sys.executable)
+    site = (copy / "site" / "index.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in site and "&lt;script&gt;alert(1)&lt;/script&gt;" in site
+
+
+def test_the_messages_line_up_their_comments() -> None:
+    config = yaml.safe_load((KIT_ROOT / "copier.yml").read_text(encoding="utf-8"))
+    for message in (config["_message_after_copy"], config["_message_after_update"]):
+        commands = [line for line in message.splitlines() if line.startswith("  ") and "#" in line]
+        assert len({line.index("#") for line in commands}) == 1, commands

@@ -4,6 +4,7 @@ its own `make lint test validate smoke`."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -54,9 +55,10 @@ def test_make_smoke_without_a_model_says_to_train(tmp_path: Path, installed: Ren
     repo = installed(**OWNERS["sklearn"])
     untrained = tmp_path / "untrained"
     shutil.copytree(repo, untrained, ignore=shutil.ignore_patterns(".venv", "model"), symlinks=True)
-    result = run_make(untrained, "smoke", check=False, PY=str(repo / ".venv" / "bin" / "python"))
-    assert result.returncode == 2
-    assert "no model in model: run `make train` first" in result.stderr
+    for target, command in (("smoke", "smoke"), ("run", "serve")):  # neither a traceback nor a silent exit
+        result = run_make(untrained, target, check=False, PY=str(repo / ".venv" / "bin" / "python"))
+        assert result.returncode != 0 and "Traceback" not in result.stderr
+        assert f"{command}: no model in model: run `make train` first" in result.stderr
 
 
 def test_make_demo_renders_trains_and_smoke_tests(tmp_path: Path) -> None:
@@ -64,3 +66,48 @@ def test_make_demo_renders_trains_and_smoke_tests(tmp_path: Path) -> None:
     result = run_make(KIT_ROOT, "demo", DEMO_DIR=str(demo), timeout=1800)
     assert "SMOKE OK iris-classifier" in result.stdout
     assert (demo / ".venv" / "bin" / "kserve-kit").is_file()  # the demo's own environment
+
+
+WINE_TRAINING = '''"""Our model: wine classes from 13 measurements."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import joblib
+from sklearn.datasets import load_wine
+from sklearn.ensemble import RandomForestClassifier
+
+from text_classifier.model import MODEL_FILE
+
+
+def train(output_dir: Path) -> Path:
+    features, labels = load_wine(return_X_y=True)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    path = output_dir / MODEL_FILE
+    joblib.dump(RandomForestClassifier(n_estimators=20, random_state=0).fit(features, labels), path)
+    return path
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--output", type=Path, default=Path("model"))
+    print(f"saved {train(parser.parse_args().output)}")
+'''
+
+
+def test_another_model_needs_only_its_training_and_its_sample(installed: Render, tmp_path: Path) -> None:
+    """The README's promise: swap the demo model by changing training/train.py and sample.json."""
+    owner = installed(**OWNERS["sklearn"])
+    repo = tmp_path / "wine"
+    shutil.copytree(owner, repo, ignore=shutil.ignore_patterns(".venv", "model"))
+    python = str(owner / ".venv" / "bin" / "python")
+    (repo / "training" / "train.py").write_text(WINE_TRAINING)
+    run_make(repo, "train", PY=python)
+    stale = run_make(repo, "smoke", check=False, PY=python)  # the iris sample no longer fits
+    assert stale.returncode != 0 and "the request comes from sample.json: does it fit the model?" in stale.stderr
+    rows = "import json, sklearn.datasets as d; print(json.dumps(d.load_wine().data[[0, 70, 140]].tolist()))"
+    instances = json.loads(subprocess.run([python, "-c", rows], capture_output=True, text=True, check=True).stdout)
+    (repo / "sample.json").write_text(json.dumps({"instances": instances, "expected": [0, 1, 2]}))
+    run_make(repo, "test", "smoke", PY=python)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -179,3 +180,41 @@ def test_torchserve_never_installs_dependencies_at_start_up(repo: Path) -> None:
 def test_image_is_on_an_allowed_registry(repo: Path) -> None:
     image = load_manifest(repo, "serving-runtime.yaml")["spec"]["containers"][0]["image"]
     assert image.split("/")[0] in facts_of(repo)["policy"]["allowed_registries"]
+
+
+def test_unconfirmed_facts_are_marked_where_they_are_shown(render: Render) -> None:
+    note = "(unconfirmed: ask the Agora Infra team)"
+    lab = (render(environment="lab") / "README.md").read_text(encoding="utf-8")
+    external = next(line for line in lab.splitlines() if line.startswith("| External (company network)"))
+    assert "cityos-lab.woven-planet.tech" in external and note in external
+    dev = (render() / "README.md").read_text(encoding="utf-8")
+    external = next(line for line in dev.splitlines() if line.startswith("| External (company network)"))
+    assert note not in external  # dev's domain is the guideline's own example
+
+
+def test_workspace_setup_allows_knative_into_this_service_only(render: Render) -> None:
+    policy = load_manifest(render(environment="lab2"), "workspace-setup.yaml")
+    assert policy["spec"]["action"] == "ALLOW"
+    assert policy["spec"]["selector"] == {"matchLabels": {"serving.kserve.io/inferenceservice": "iris-classifier"}}
+
+
+def test_backstage_finds_the_service_by_its_label(repo: Path) -> None:
+    entity = yaml.safe_load((repo / "catalog-info.yaml").read_text(encoding="utf-8"))
+    kubernetes_id = entity["metadata"]["annotations"]["backstage.io/kubernetes-id"]
+    assert load_manifest(repo, "inference-service.yaml")["metadata"]["labels"]["backstage.io/kubernetes-id"] == (
+        kubernetes_id
+    )
+
+
+def test_one_ruff_for_make_lint_and_pre_commit(repo: Path) -> None:
+    pyproject = (repo / "pyproject.toml").read_text(encoding="utf-8")
+    pinned = re.search(r'"ruff==([\d.]+)"', pyproject)
+    hooks = yaml.safe_load((repo / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    [ruff] = [entry for entry in hooks["repos"] if "ruff-pre-commit" in entry["repo"]]
+    assert pinned and ruff["rev"] == f"v{pinned.group(1)}"
+
+
+def test_a_description_is_shown_as_text_never_as_html(render: Render) -> None:
+    repo = render(description="Finds <script>alert(1)</script> & *stars*")
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    assert "<script>" not in readme and "&lt;script&gt;alert(1)&lt;/script&gt; &amp;" in readme

@@ -22,7 +22,7 @@ from extensions.migrations.move_file import move_file
 from extensions.migrations.rename_answer import rename_answer
 from extensions.migrations.rename_label import rename_label
 from kserve_kit.__main__ import main as kit
-from tests.conftest import KIT_ROOT, answers_of, facts_of
+from tests.conftest import KIT_ROOT, answers_of, facts_of, run_make
 
 KIT_FILES = ["copier.yml", "pyproject.toml", "extensions", "platforms", "template", "kserve_kit"]
 
@@ -71,8 +71,9 @@ def render(kit_repo: Path, destination: Path, ref: str, **answers: Any) -> Path:
 
 
 def update(service: Path, *copier_args: str) -> int:
-    """`make update`: kserve-kit's update, with the kit's working tree as the tooling."""
-    return kit(["--repo", str(service), "update", *copier_args])
+    """`make update` to the kit's newest commit (the working tree; copier would take the newest tag),
+    with the kit's working tree as the tooling."""
+    return kit(["--repo", str(service), "update", "--vcs-ref", "HEAD", *copier_args])
 
 
 def isvc_of(service: Path) -> dict[str, Any]:
@@ -93,7 +94,7 @@ def test_0_3_service_moves_to_the_thin_layout_keeping_the_owners_work(
     assert (service / "scripts" / "smoke.py").is_file() and (service / "service.yaml").is_file()
     # The owner's own work: model code, the sample request, a label of their own.
     model = service / "iris_classifier" / "model.py"
-    model.write_text(model.read_text() + "\n\ndef owner_helper() -> str:\n    return 'kept'\n")
+    model.write_text(model.read_text() + '\n\ndef owner_helper() -> str:\n    return "kept"\n')
     sample = service / "scripts" / "sample.json"
     sample.write_text(sample.read_text().replace('"expected": [0, 1, 2]', '"expected": [0, 1, 2], "owner": true'))
     isvc_file = service / "k8s" / "inference-service.yaml"
@@ -235,3 +236,141 @@ def test_move_file_is_idempotent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert move_file(Path("scripts/sample.json"), Path("sample.json")) is True
     assert (tmp_path / "sample.json").read_text() == "{}" and not (tmp_path / "scripts" / "sample.json").exists()
     assert move_file(Path("scripts/sample.json"), Path("sample.json")) is False
+
+
+# ---------------------------------------------------------------- every release, as owners have them
+
+NON_DEFAULTS = {
+    "service_name": "text-classifier", "namespace": "nlp", "owner": "nlp-team", "visibility": "cluster-local",
+    "cpu_request": "2", "cpu_limit": "2", "memory_request": "2Gi", "memory_limit": "2Gi",
+    "min_replicas": 2, "max_replicas": 4,
+}  # fmt: skip
+RUNTIME_ANSWERS = {"sklearn": {}, "torchserve": {"runtime": "torchserve"}}
+OWNER_LINE = "Contact: #nlp-oncall (the owner's line, under the description)."
+
+
+def answers_at(version: str, runtime: str) -> dict[str, Any]:
+    """Non-default answers, as that release named them (0.1 said `protocol`)."""
+    protocol = {"protocol" if version == "0.1.0" else "inference_protocol": "v2"}
+    return {**NON_DEFAULTS, **protocol, **RUNTIME_ANSWERS[runtime]}
+
+
+def edit_as_owner(service: Path) -> None:
+    """What owners commonly do: code in their package, a line in the README, a label of their own."""
+    model = service / "text_classifier" / "model.py"
+    model.write_text(model.read_text() + '\n\ndef owner_helper() -> str:\n    return "kept"\n')
+    readme = service / "README.md"
+    title, rest = readme.read_text().split("\n\n", 1)
+    description, rest = rest.split("\n\n", 1)
+    readme.write_text(f"{title}\n\n{description}\n\n{OWNER_LINE}\n\n{rest}")
+    isvc = service / "k8s" / "inference-service.yaml"  # a label of their own, at the end of the labels
+    isvc.write_text(isvc.read_text().replace("\n  annotations:\n", "\n    cost-center: cc-42\n  annotations:\n", 1))
+    commit_all(service, "owner edits")
+
+
+@pytest.mark.parametrize("runtime", list(RUNTIME_ANSWERS))
+@pytest.mark.parametrize("version", ["0.1.0", "0.2.0", "0.3.0"])
+def test_each_release_updates_to_now_keeping_answers_and_edits(
+    kit_repo: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str], version: str, runtime: str
+) -> None:
+    git(kit_repo, "tag", f"v{version}", released_versions()[version])  # released versions are tagged
+    service = render(kit_repo, tmp_path / "service", f"v{version}", **answers_at(version, runtime))
+    edit_as_owner(service)
+    capfd.readouterr()
+
+    assert update(service) == 0, capfd.readouterr()
+    first = capfd.readouterr().out
+    commit_all(service, "updated")
+
+    answers = answers_of(service)
+    for key, value in {**NON_DEFAULTS, "inference_protocol": "v2", **RUNTIME_ANSWERS[runtime]}.items():
+        assert str(answers[key]) == str(value), key  # no answer lost
+    assert ("migration: answer protocol -> inference_protocol" in first) == (version == "0.1.0")
+    assert OWNER_LINE in (service / "README.md").read_text()
+    assert "def owner_helper" in (service / "text_classifier" / "model.py").read_text()
+    isvc = isvc_of(service)
+    assert isvc["metadata"]["labels"]["cost-center"] == "cc-42"
+    assert (isvc["spec"]["predictor"]["minReplicas"], isvc["spec"]["predictor"]["maxReplicas"]) == (2, 4)
+
+    # The result is a fresh render of the same answers, plus the owner's edits; the owner's own files
+    # (rendered once) stay as they were.
+    fresh = tmp_path / "fresh"
+    run_copy(str(kit_repo), str(fresh), data={**NON_DEFAULTS, "inference_protocol": "v2", **RUNTIME_ANSWERS[runtime]},
+             defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)  # fmt: skip
+    owners = {"README.md", "k8s/inference-service.yaml", "text_classifier/model.py", "training/train.py",
+              "sample.json", ".copier-answers.yml"}  # fmt: skip
+    for path in fresh.rglob("*"):
+        name = str(path.relative_to(fresh))
+        if path.is_file() and name not in owners:
+            assert (service / name).read_text() == path.read_text(), name
+
+    assert update(service) == 0  # a second update: nothing left to migrate
+    assert "migration:" not in capfd.readouterr().out
+    assert git(service, "status", "--porcelain") == ""
+
+
+def test_an_answer_the_new_kit_refuses_is_never_dropped_silently(
+    kit_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    service = render(kit_repo, tmp_path / "service", "HEAD", service_name="iris", namespace="a" * 40)
+    # The next release's hostname suffix is longer: the recorded namespace no longer fits the budget.
+    profile = kit_repo / "platforms" / "agora.yml"
+    profile.write_text(
+        profile.read_text().replace("external_host_suffix: lambda", "external_host_suffix: lambda-external")
+    )
+    commit_all(kit_repo, "a longer hostname suffix")
+
+    assert update(service) == 1
+    errors = capsys.readouterr().err
+    assert f"error: answer namespace: was '{'a' * 40}', the update made it" in errors
+    assert 'make update ARGS="--data key=value"' in errors
+
+
+def test_owner_edits_at_the_append_points_survive_a_release(kit_repo: Path, tmp_path: Path) -> None:
+    """The kit version changes at every release, and the kit's README and Makefile change at their
+    ends: an owner's annotation, README notes and Makefile target must not conflict with that."""
+    service = render(kit_repo, tmp_path / "service", "HEAD")
+    isvc_file = service / "k8s" / "inference-service.yaml"
+    last_annotation = re.compile(r"^(    serving.kserve.io/deploymentMode: .*)$", re.M)
+    isvc_file.write_text(last_annotation.sub(r'\1\n    owner.example.com/alerts: "pager"', isvc_file.read_text(), 1))
+    readme = service / "README.md"
+    readme.write_text(readme.read_text() + "\nOn-call: page #nlp-oncall; model card in Confluence.\n")
+    makefile = service / "Makefile"
+    makefile.write_text(makefile.read_text() + "\nbenchmark: ## our load test\n\t$(PY) -m our_bench\n")
+    commit_all(service, "owner edits at the append points")
+    # The next release: a new version, a new README section before the owner's, a new Makefile target.
+    pyproject = kit_repo / "pyproject.toml"
+    pyproject.write_text(re.sub(r'^version = ".*"$', 'version = "99.0.0"', pyproject.read_text(), flags=re.M))
+    template_readme = kit_repo / "template" / "README.md.jinja"
+    cost = "## Cost\n\nGPU hours are billed to the owning team.\n\n## Notes from the team"
+    template_readme.write_text(template_readme.read_text().replace("## Notes from the team", cost))
+    template_makefile = kit_repo / "template" / "Makefile.jinja"
+    template_makefile.write_text(template_makefile.read_text().replace(
+        "update: ## bring", "cost: ## what the service costs\n\t@echo see README\n\nupdate: ## bring"))  # fmt: skip
+    commit_all(kit_repo, "kit 99.0.0")
+
+    assert update(service) == 0
+    isvc = isvc_of(service)
+    assert isvc["metadata"]["annotations"]["owner.example.com/alerts"] == "pager"
+    assert isvc["metadata"]["annotations"]["kserve-template/kit-version"] == "99.0.0"
+    text = readme.read_text()
+    assert "## Cost" in text and text.rstrip().endswith("model card in Confluence.")
+    assert "cost: ## what the service costs" in makefile.read_text()
+    assert makefile.read_text().rstrip().endswith("$(PY) -m our_bench")
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("runtime", list(RUNTIME_ANSWERS))
+def test_a_0_3_service_after_its_update_passes_its_own_checks_in_its_own_environment(
+    kit_repo: Path, tmp_path: Path, schema_dir: Path, runtime: str
+) -> None:
+    git(kit_repo, "tag", "v0.3.0", released_versions()["0.3.0"])
+    service = render(kit_repo, tmp_path / "service", "v0.3.0", **answers_at("0.3.0", runtime))
+    edit_as_owner(service)
+    assert update(service) == 0
+    commit_all(service, "updated to the thin layout")
+    # The owner's model.py and training are still 0.3's (updates never overwrite them): the tests,
+    # the new tooling and the checks must work with them.
+    result = run_make(service, "install", "train", "lint", "test", "validate", timeout=1800,
+                      KSERVE_SCHEMA_DIR=str(schema_dir))  # fmt: skip
+    assert " passed" in result.stdout and "validate: 0 problem(s)" in result.stdout
