@@ -22,7 +22,7 @@ from kserve_kit.container import Container, RunSpec, build, engine, staged_model
 from kserve_kit.service import Service
 from kserve_kit.smoke import Sample, SmokeClient, Target
 
-RUNTIMES = {"sklearn": {}, "torchserve": {"runtime": "torchserve"}}
+RUNTIMES = {"sklearn": {}, "pytorch": {"runtime": "pytorch"}, "torchserve": {"runtime": "torchserve"}}
 
 
 def size_mb(tool: str, image: str) -> float:
@@ -46,6 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repo", type=Path, action="append", help="installed, trained services (default: render)")
+    parser.add_argument("--build-arg", action="append", default=[], metavar="KEY=VALUE", help="passed to the builds")
     args = parser.parse_args()
     tool = engine()
     repos = [prepared(repo) for repo in args.repo] if args.repo else [
@@ -56,7 +57,7 @@ def main() -> None:
         service = Service.load(repo)
         spec = RunSpec.of(service)
         spec.image = f"localhost/kserve-kit-bench/{service.facts['runtime']}-{service.name}:latest"
-        build(service, spec.image, tool)
+        build(service, spec.image, tool, args.build_arg)
         with tempfile.TemporaryDirectory() as staging:
             models = staged_models(service, Path(staging) / "models") if spec.model_dir else None
             times = [start_to_ready(tool, service, spec, models) for _ in range(args.rounds)]

@@ -169,6 +169,7 @@ class KitExtension(ContextHook):
             "quantity_error",
             "resources_error",
             "replicas_error",
+            "whole_number_error",
             "storage_uri_error",
             "image_repository_error",
             "vault_path_error",

@@ -144,6 +144,13 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         "model_dir": model_dir,
         "artifacts": runtime.artifacts,
         "artifacts_hint": "run `make train` first",
+        # A runtime going away: validate warns, naming the replacement and the move.
+        "deprecation": {
+            "replacement": runtime.deprecated_by,
+            "move": f'make update ARGS="--data runtime={runtime.deprecated_by}"',
+        }
+        if runtime.deprecated_by
+        else None,
         "visibility": answers["visibility"],
         "visibility_label": profile["visibility_label"],
         "storage": storage,
@@ -208,5 +215,5 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
             "allowed_registries": "allowed_registries" in unconfirmed,
             "guideline_url": "guideline_url" in unconfirmed,
         },
-        "unconfirmed_note": f"(unconfirmed: ask {profile['contacts']['infra']})",
+        "unconfirmed_note": f"[unconfirmed: ask {profile['contacts']['infra']}]",
     }

@@ -5,9 +5,11 @@ python -m extensions.questions_doc > docs/questions.md   (`make docs` does it)
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
@@ -24,6 +26,17 @@ TABLE_HEADER = "| Question | Type | Default | Asked when | Rule |"
 def _cell(text: str) -> str:
     text = " ".join(str(text).split()).replace("|", "\\|")
     return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def rule(validator: Callable[..., str], arguments: str) -> str:
+    """The validator's docstring's first paragraph, with its literal arguments (numbers) in place of
+    their parameters' names: "A whole number from `low` to `high`." -> "... from `0` to `1024`."."""
+    text = (validator.__doc__ or validator.__name__).strip().split("\n\n")[0]
+    parameters = inspect.signature(validator).parameters
+    for name, value in zip(parameters, (a.strip() for a in arguments.split(",")), strict=False):
+        if value.isdigit():
+            text = text.replace(f"`{name}`", f"`{value}`")
+    return text
 
 
 def questions_doc(copier_yml: Path = COPIER_YML) -> str:
@@ -60,8 +73,8 @@ def questions_doc(copier_yml: Path = COPIER_YML) -> str:
         if choices:
             values = choices.values() if isinstance(choices, dict) else choices
             kind += ": " + ", ".join(f"`{value}`" for value in values)
-        functions = re.findall(r"(\w+_error)\(", question.get("validator", ""))
-        rules = "; ".join(_cell((getattr(validation, fn).__doc__ or fn).split("\n")[0]) for fn in functions)
+        calls = re.findall(r"(\w+_error)\(([^)]*)\)", question.get("validator", ""))
+        rules = "; ".join(_cell(rule(getattr(validation, fn), arguments)) for fn, arguments in calls)
         when = question.get("when", "always")
         lines.append(
             f"| `{name}`: {_cell(help_text)} | {kind} | `{_cell(question.get('default', ''))}` "

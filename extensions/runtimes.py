@@ -25,7 +25,11 @@ class Runtime:
     args: tuple[str, ...]  # the ServingRuntime's args (and the image's CMD); `{model_dir}`, `{port}`
     artifacts: dict[str, str]  # what the model directory holds -> where `make train` puts it in the repo
     train: tuple[str, ...]  # the `make train` recipe
-    model_class: str | None = None  # KServe Python server runtimes: the kserve.Model in <package>/model.py
+    # KServe Python server runtimes: the kserve.Model, `model_class` in <package>/<model_module>.py
+    model_class: str | None = None
+    model_module: str = "model"
+    # For training and tests only (not in the image): the `dev` extra of pyproject.toml
+    dev_dependencies: tuple[str, ...] = ()
     # Paths the server writes to: emptyDir volumes in the ServingRuntime (the root filesystem is read-only)
     writable_dirs: tuple[str, ...] = ()
     # Libraries the model loads from at run time (estimator classes): compiled to bytecode in the image
@@ -34,6 +38,7 @@ class Runtime:
     probes: tuple[tuple[str, str], ...] = ()
     supports_gpu: bool = False
     needs_java: bool = False
+    deprecated_by: str | None = None  # the runtime services of this one should move to
 
 
 RUNTIMES: dict[str, Runtime] = {
@@ -50,8 +55,24 @@ RUNTIMES: dict[str, Runtime] = {
         precompile=("sklearn",),
         probes=(("readinessProbe", "/v1/models/{name}"), ("livenessProbe", "/")),
     ),
+    "pytorch": Runtime(
+        label="PyTorch (KServe Python model server, optional GPU; recommended for PyTorch models)",
+        model_format="pytorch",
+        server="kserve",
+        # The image installs torch's CPU build from PyTorch's index, or takes CUDA's from its GPU base.
+        dependencies=(KSERVE, TORCH, "numpy>=1.26"),
+        dev_dependencies=("scikit-learn>=1.5,<2",),  # the demo's data set
+        entrypoint=("python", "-m", "{package}"),
+        args=("--model_name={{.Name}}", "--model_dir={model_dir}", "--http_port={port}"),
+        artifacts={".": "model"},
+        train=("$(PY) -m training.train --output model",),
+        model_class="PyTorchModel",
+        model_module="predictor",
+        probes=(("readinessProbe", "/v1/models/{name}"), ("livenessProbe", "/")),
+        supports_gpu=True,
+    ),
     "torchserve": Runtime(
-        label="TorchServe (PyTorch, custom handler, optional GPU)",
+        label="TorchServe (deprecated: limited maintenance upstream; choose PyTorch)",
         model_format="pytorch",
         server="torchserve",
         # The image takes torch and TorchServe from its base image: these are for training, the model
@@ -81,5 +102,6 @@ RUNTIMES: dict[str, Runtime] = {
         probes=(("readinessProbe", "/ping"), ("livenessProbe", "/ping")),
         supports_gpu=True,
         needs_java=True,
+        deprecated_by="pytorch",
     ),
 }

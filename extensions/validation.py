@@ -56,7 +56,15 @@ def _dns_error(what: str, value: str, pattern: re.Pattern[str], example: str) ->
         return f"{what} is {len(value)} characters: use at most {DNS_LABEL_MAX}"
     if not pattern.fullmatch(value):
         start = "a letter" if pattern is _DNS_1035 else "a letter or digit"
-        return f"Use lower-case letters, digits, '-'; start with {start}; e.g. {example}"
+        upper = ["upper-case"] if re.search("[A-Z]", value) else []
+        wrong = upper + sorted({repr(char) for char in re.findall("[^a-zA-Z0-9-]", value)})
+        if wrong:
+            message = f"No {', '.join(wrong)}: use lower-case letters, digits, '-'"
+        else:
+            message = f"Start with {start} and end with a letter or digit"
+        suggestion = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
+        suggestion = suggestion if pattern.fullmatch(suggestion) else example
+        return message + (f", e.g. {suggestion}" if len(message) + len(suggestion) + 7 <= MESSAGE_MAX else "")
     return ""
 
 
@@ -77,13 +85,12 @@ def service_name_error(service_name: str, platform: str) -> str:
 
 def namespace_error(namespace: str, service_name: str, platform: str) -> str:
     """DNS-1123 label; with the service name it must fit the external hostname's label budget."""
-    if error := _dns_error("Namespace", namespace, _DNS_1123, "vision-ai"):
-        return error
-    label = external_host_label(service_name, namespace, platform)
-    over = len(label) - DNS_LABEL_MAX
-    if over > 0:
-        return f"URL label is {len(label)} chars, max {DNS_LABEL_MAX}: shorten the namespace by {over}"
-    return ""
+    # The external hostname's first label holds the namespace: what is left of it for this service.
+    budget = DNS_LABEL_MAX - (len(external_host_label(service_name, namespace, platform)) - len(namespace))
+    if len(namespace) > min(budget, DNS_LABEL_MAX):
+        most = min(budget, DNS_LABEL_MAX)
+        return f"Namespace has {len(namespace)} characters; with this service name use at most {most}"
+    return _dns_error("Namespace", namespace, _DNS_1123, "vision-ai")
 
 
 def label_value_error(what: str, value: str) -> str:
@@ -152,6 +159,13 @@ def replicas_error(min_replicas: Any, max_replicas: Any | None = None) -> str:
         return "The maximum replica count must be at least 1"
     if int(min_replicas) > int(max_replicas):
         return f"The maximum replica count must be at least the minimum ({int(min_replicas)})"
+    return ""
+
+
+def whole_number_error(what: str, value: Any, low: int, high: int) -> str:
+    """A whole number from `low` to `high`."""
+    if not _REPLICAS.fullmatch(str(value).strip()) or not low <= int(value) <= high:
+        return f"{what} must be a whole number from {low} to {high}"
     return ""
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from pathlib import Path
 from typing import NamedTuple
@@ -81,7 +82,17 @@ def main(argv: list[str] | None = None) -> int:
     except KitError as error:
         print(f"{args.command}: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"{args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def cli() -> None:
+    """The console entry: SIGTERM (an IDE's stop button, `timeout`, CI) stops a command as Ctrl-C
+    does, so a local server it started is stopped and its working directory removed."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    sys.exit(main())
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli()

@@ -68,7 +68,10 @@ def api_client() -> client.ApiClient:
         try:
             config.load_incluster_config()
         except config.ConfigException as error:
-            raise ClusterUnavailable(f"no kubeconfig and not in a cluster: {error}") from error
+            raise ClusterUnavailable(
+                "no cluster to read: no kubeconfig (set KUBECONFIG or log in with your cluster's tool) and not "
+                "running in a pod; or read a recorded snapshot with SNAPSHOT=<file> (make status/doctor)"
+            ) from error
     return client.ApiClient()
 
 

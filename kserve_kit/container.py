@@ -58,9 +58,9 @@ def engine() -> str:
     raise KitError("neither a Docker engine nor podman is available: install one (podman needs no daemon)")
 
 
-def build(service: Service, tag: str, tool: str) -> None:
+def build(service: Service, tag: str, tool: str, build_args: list[str] | None = None) -> None:
     """Build the repo's Dockerfile as `tag`; on failure, the build's last lines and the failing step."""
-    command = [tool, "build", "-t", tag, str(service.root)]
+    command = [tool, "build", "-t", tag, *(f"--build-arg={arg}" for arg in build_args or []), str(service.root)]
     if tool == "podman":
         command[2:2] = ["--network", "host"]  # pip in the build reaches the package hosts directly
     started = time.monotonic()
@@ -145,9 +145,7 @@ class RunSpec:
 def staged_models(service: Service, into: Path) -> Path:
     """The model directory as the storage initializer leaves it: the repo's artifacts, copied and
     made readable by any user (the container runs as UID 1000, not as you)."""
-    missing = [local for local in service.artifacts.values() if not (service.root / local).is_dir()]
-    if missing:
-        raise KitError(f"no model in {', '.join(missing)}: {service.artifacts_hint}")
+    service.require_model()
     for inside, local in service.artifacts.items():
         shutil.copytree(service.root / local, into / inside, dirs_exist_ok=True, symlinks=False)
     for path in [into, *into.rglob("*")]:
@@ -216,14 +214,19 @@ class Container:
         self._run("rm", "--force", "--time", "2", self.name)
 
 
+def build_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--build-arg", action="append", default=[], metavar="KEY=VALUE", help="passed to the build")
+
+
 def add_image_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tag", help="image tag (default: the ServingRuntime's image)")
+    build_arguments(parser)
 
 
 def run_image(args: argparse.Namespace) -> int:
     service = Service.load(args.repo)
     try:
-        build(service, args.tag or RunSpec.of(service).image, engine())
+        build(service, args.tag or RunSpec.of(service).image, engine(), args.build_arg)
     except ContainerFailure as failure:
         report(failure, f"IMAGE BUILD FAILED {service.name}")
         return 1
@@ -240,14 +243,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for readiness")
     parser.add_argument("--grace", type=float, default=DEFAULT_GRACE_S, help="seconds it may take to stop on SIGTERM")
     parser.add_argument("--protocol", choices=["v1", "v2"], help="check only this protocol (default: each declared)")
+    build_arguments(parser)
 
 
 def container_smoke(service: Service, args: argparse.Namespace, tool: str) -> list[str]:
     spec = RunSpec.of(service)
+    service.require_model()  # before a build that would take minutes (a baked-in model is copied by it)
     if args.image:
         spec.image = args.image
     else:
-        build(service, spec.image, tool)
+        build(service, spec.image, tool, args.build_arg)
     sample = Sample.load(service.sample_path)
     with tempfile.TemporaryDirectory(prefix="kserve-kit-models-") as staging:
         models = staged_models(service, Path(staging) / "models") if spec.model_dir else None

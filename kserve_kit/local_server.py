@@ -68,10 +68,12 @@ class KServeLauncher:
     """KServe's Python model server: `python -m <package>` (the image's entrypoint) + the runtime's args."""
 
     def launch(self, service: Service, model_dir: Path, port: int, workdir: Path) -> Launch:
-        overrides = ["--http_port", str(port), "--grpc_port", str(free_port()), "--workers", "1"]
-        command = [sys.executable, "-m", str(service.fact("package")), *service.runtime_args(str(model_dir))]
+        overrides = {"--http_port": str(port), "--grpc_port": str(free_port()), "--workers": "1"}
+        args = [arg for arg in service.runtime_args(str(model_dir)) if arg.split("=")[0] not in overrides]
+        command = [sys.executable, "-m", str(service.fact("package")), *args]
+        command += [f"{option}={value}" for option, value in overrides.items()]
         # KServe's server binds every interface and has no option to change it.
-        return Launch([*command, *overrides], dict(os.environ), f"0.0.0.0:{port}")
+        return Launch(command, dict(os.environ), f"0.0.0.0:{port}")
 
     def stop(self, process: subprocess.Popen[bytes], workdir: Path) -> None:
         process.terminate()
@@ -85,9 +87,7 @@ def launchers() -> dict[str, Launcher]:
 
 def model_dir_for(service: Service, workdir: Path) -> Path:
     """A directory laid out as the container's model directory, from the repo's artifacts."""
-    missing = [local for local in service.artifacts.values() if not _has_files(service.root / local)]
-    if missing:
-        raise KitError(f"no model in {', '.join(missing)}: {service.artifacts_hint}")
+    service.require_model()
     if list(service.artifacts) == ["."]:
         return service.root / service.artifacts["."]
     model_dir = workdir / "models"
@@ -95,10 +95,6 @@ def model_dir_for(service: Service, workdir: Path) -> Path:
     for inside, local in service.artifacts.items():
         (model_dir / inside).symlink_to((service.root / local).resolve(), target_is_directory=True)
     return model_dir
-
-
-def _has_files(path: Path) -> bool:
-    return path.is_dir() and any(path.iterdir())
 
 
 class LocalServer:
@@ -122,8 +118,15 @@ class LocalServer:
         launch = self.launcher.launch(self.service, model_dir, self.port, self.workdir)
         self.bind = launch.bind
         with self.log_path.open("wb") as log_file:
+            # A session of its own: Ctrl-C in the terminal reaches only kserve-kit, which stops the server
+            # as the cluster would (TorchServe's launcher printed a traceback when it got the SIGINT too).
             self._process = subprocess.Popen(
-                launch.command, cwd=self.service.root, env=launch.env, stdout=log or log_file, stderr=subprocess.STDOUT
+                launch.command,
+                cwd=self.service.root,
+                env=launch.env,
+                stdout=log or log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:

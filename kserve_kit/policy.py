@@ -23,6 +23,7 @@ class Finding:
     file: str
     message: str
     section: str
+    warning: bool = False  # worth saying, not wrong: validate still passes
 
     def __str__(self) -> str:
         return f"{self.file}: {self.message} [guideline: {self.section}]"
@@ -277,6 +278,18 @@ def vault_service_account(repo: Repo) -> Iterator[Finding]:
                 )
 
 
+def runtime_not_deprecated(repo: Repo) -> Iterator[Finding]:
+    deprecation = repo.facts.get("deprecation")
+    if deprecation:
+        yield Finding(
+            "kserve-kit.yaml",
+            f"the {repo.facts.get('runtime')} runtime is deprecated (limited maintenance upstream): move to "
+            f"{deprecation['replacement']} with `{deprecation['move']}` (your model and weights carry over)",
+            "kit runtimes (docs/decisions.md)",
+            warning=True,
+        )
+
+
 RULES: list[Callable[[Repo], Iterator[Finding]]] = [
     image_registries,
     python_package_hosts,
@@ -287,6 +300,7 @@ RULES: list[Callable[[Repo], Iterator[Finding]]] = [
     no_credentials,
     non_root_with_limits,
     vault_service_account,
+    runtime_not_deprecated,
 ]
 
 

@@ -69,7 +69,10 @@ def _fetch(url: str) -> str | None:
     try:
         response = httpx.get(url, timeout=60, follow_redirects=True)
     except httpx.HTTPError as error:
-        raise KitError(f"cannot read KServe's CRD schemas from {url}: {error}") from error
+        raise KitError(
+            f"cannot read KServe's CRD schemas from {url}: {error}. Offline, point KSERVE_SCHEMA_DIR (or "
+            "--schema-dir) at a directory or file holding KServe's CRDs (kserve.yaml of the cluster's release)"
+        ) from error
     return response.text if response.status_code == 200 else None
 
 

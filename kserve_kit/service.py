@@ -156,10 +156,17 @@ class Service:
         (`.` is the model directory itself)."""
         return dict(self.fact("artifacts"))
 
-    @property
-    def artifacts_hint(self) -> str:
-        return str(self.facts.get("artifacts_hint") or "build the model first")
+    def require_model(self) -> None:
+        """Refuse, saying how to make it, when an artifact directory of the model is missing or empty."""
+        missing = [f"{local.rstrip('/')}/" for local in self.artifacts.values() if not _has_files(self.root / local)]
+        if missing:
+            hint = self.facts.get("artifacts_hint") or "build the model first"
+            raise KitError(f"no model in {', '.join(missing)}: {hint}")
 
     @property
     def sample_path(self) -> Path:
         return self.root / SAMPLE_FILE
+
+
+def _has_files(path: Path) -> bool:
+    return path.is_dir() and any(path.iterdir())

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import statistics
 import sys
 import time
@@ -258,6 +259,26 @@ def _local_server(service: Service) -> Iterator[Target]:
             raise SmokeFailure(f"{failure}\n--- server log ---\n{server.log_tail()}") from None
 
 
+UNRESOLVED_ADVICE = {
+    "internal": 'the internal endpoint resolves only inside the cluster (guideline "Internal Access"): run '
+    "this from a pod there, or `kubectl port-forward` and add --connect-to 127.0.0.1:<port>",
+    "gateway": "the local gateway resolves only inside the cluster: run this from a pod there, or port-forward "
+    "the gateway and pass --gateway http://127.0.0.1:<port>",
+    "external": "check your network (VPN, the company DNS), or send to the ingress address with --connect-to",
+    "url": "check the URL's host name",
+}
+
+
+def ensure_resolves(target: Target, kind: str) -> None:
+    """Fail at once, with what to do, when the target's host name does not resolve from here (waiting
+    out the readiness timeout would only blame readiness)."""
+    parsed = urlparse(target.url)
+    try:
+        socket.getaddrinfo(parsed.hostname or "", parsed.port or 80)
+    except socket.gaierror:
+        raise SmokeFailure(f"{parsed.hostname} does not resolve from this machine: {UNRESOLVED_ADVICE[kind]}") from None
+
+
 def smoke(service: Service, target: Target, args: argparse.Namespace) -> list[str]:
     """Check every protocol at `target`; the lines of the report (raises SmokeFailure on the first failure)."""
     sample = Sample.load(args.sample or service.sample_path)
@@ -293,6 +314,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         with where as target:
             described = target.describe() if (args.url or args.target) else f"the local server at {target.url}"
+            if args.url or args.target:
+                ensure_resolves(target, "url" if args.url or args.connect_to else args.target)
             lines = smoke(service, target, args)
     except (SmokeFailure, httpx.HTTPError) as failure:
         print(f"SMOKE FAILED {service.name} at {described}: {failure}", file=sys.stderr)

@@ -115,10 +115,13 @@ def hadolint_errors(root: Path) -> Iterator[str]:
 
 
 def validate_repo(service: Service, source: SchemaSource) -> list[str]:
+    findings = policy_findings(Repo(service))
+    for warning in (finding for finding in findings if finding.warning):
+        print(f"warning: {warning}", file=sys.stderr)
     return [
         *conflict_problems(service.root),
         *structure_errors(service, source),
-        *(str(finding) for finding in policy_findings(Repo(service))),
+        *(str(finding) for finding in findings if not finding.warning),
         *hadolint_errors(service.root),
     ]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ import pytest
 import yaml
 from copier import run_copy
 
-from tests.containers import TORCHSERVE_BASE, Unavailable, ensure_standins, podman_environment
+from tests.containers import TORCHSERVE_BASE, Unavailable, ensure_standins, podman_environment, torch_index
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DIR = Path(os.environ.get("KSERVE_SCHEMA_DIR", KIT_ROOT.parent / "shared" / "kserve-schemas"))
@@ -127,3 +127,11 @@ def podman() -> dict[str, str]:
     # handler falls back to the CPU, as it does on any machine without a GPU).
     subprocess.run(["podman", "tag", TORCHSERVE_BASE, TORCHSERVE_BASE.replace("-cpu", "-gpu")], env=env, check=True)
     return env
+
+
+@pytest.fixture(scope="session")
+def image_build_args() -> Iterator[str]:
+    """What image builds here are given: PyTorch's CPU index is not reachable, so the PyTorch runtime's
+    image takes torch from a local index holding the same wheel (tests/containers.py)."""
+    with torch_index() as url:
+        yield f"--build-arg TORCH_INDEX={url}"

@@ -19,13 +19,18 @@ anywhere but into the stand-in's own apt sources.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import resource
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 STATE = Path(os.environ.get("KIT_CONTAINER_STATE", "/var/tmp/kserve-template-containers"))
@@ -121,16 +126,41 @@ def _python_base(env: dict[str, str]) -> None:
     shutil.rmtree(rootfs)
 
 
-def _torchserve_base(env: dict[str, str]) -> None:
+def torch_wheel() -> Path:
+    """torch's CPU wheel, as this machine's pip has it on disk (pip download takes it from there)."""
     wheels = STATE / "wheels"
     wheels.mkdir(parents=True, exist_ok=True)
-    if not list(wheels.glob("torch-2.13.0*.whl")):  # the CPU wheel this machine's pip has on disk
+    if not list(wheels.glob("torch-2.13.0*.whl")):
         subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "-d", str(wheels),
                         TORCH_WHEEL], check=True, capture_output=True)  # fmt: skip
-    wheel = next(wheels.glob("torch-2.13.0*.whl")).name
+    return next(wheels.glob("torch-2.13.0*.whl"))
+
+
+def _torchserve_base(env: dict[str, str]) -> None:
+    wheels = torch_wheel().parent
+    wheel = torch_wheel().name
     _logged(["podman", "build", "--pull=never", "--network", "host", "--volume", f"{wheels}:/wheels:ro",
              "--build-arg", f"TORCH_WHEEL=/wheels/{wheel}", "--tag", TORCHSERVE_BASE, str(TORCHSERVE_STANDIN)],
             STATE / "logs" / "torchserve-standin.log", env)  # fmt: skip
+
+
+@contextlib.contextmanager
+def torch_index() -> Iterator[str]:
+    """A package index on 127.0.0.1 (PEP 503) holding the torch CPU wheel this machine has on disk:
+    the stand-in for PyTorch's CPU index, which the PyTorch runtime's image build takes torch from
+    (`--build-arg TORCH_INDEX=...`; builds run with the host's network)."""
+    wheel = torch_wheel()
+    root = STATE / "torch-index"
+    (root / "torch").mkdir(parents=True, exist_ok=True)
+    if not (root / "torch" / wheel.name).exists():
+        shutil.copy(wheel, root / "torch" / wheel.name)
+    (root / "torch" / "index.html").write_text(f'<a href="{wheel.name}">{wheel.name}</a>\n', encoding="utf-8")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
 
 
 def ensure_standins(env: dict[str, str], torchserve: bool = False) -> float:

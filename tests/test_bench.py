@@ -27,23 +27,24 @@ def test_render_benchmark_prints_its_table() -> None:
     ("script", "owner", "arguments", "expected"),
     [
         ("bench.serve", "sklearn", ["--requests", "60", "--rounds", "1"], "kit V2 vs MLServer V2"),
-        ("bench.torchserve", "torchserve-gpu", ["--requests", "40", "--rounds", "1"], "batch 1 (batching off)"),
+        ("bench.pytorch", None, ["--seconds", "2", "--rounds", "1"], "PyTorch vs best TorchServe"),
     ],
 )
 def test_serving_benchmark_prints_its_table(
-    installed: Render, script: str, owner: str, arguments: list[str], expected: str
+    installed: Render, script: str, owner: str | None, arguments: list[str], expected: str
 ) -> None:
-    repo = installed(**OWNERS[owner])
-    command = [sys.executable, "-m", script, *arguments, "--repo", str(repo)]
+    owners = ["pytorch", "torchserve-gpu"] if owner is None else [owner]
+    repos = [arg for name in owners for arg in ("--repo", str(installed(**OWNERS[name])))]
+    command = [sys.executable, "-m", script, *arguments, *repos]
     result = subprocess.run(command, cwd=KIT_ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     assert expected in result.stdout and "|" in result.stdout
 
 
 @pytest.mark.container
-def test_image_benchmark_prints_its_table(installed: Render, podman: dict[str, str]) -> None:
+def test_image_benchmark_prints_its_table(installed: Render, podman: dict[str, str], image_build_args: str) -> None:
     repos = [arg for owner in OWNERS.values() for arg in ("--repo", str(installed(**owner)))]
-    command = [sys.executable, "-m", "bench.images", "--rounds", "1", *repos]
+    command = [sys.executable, "-m", "bench.images", "--rounds", "1", *repos, image_build_args.replace(" ", "=", 1)]
     result = subprocess.run(command, cwd=KIT_ROOT, capture_output=True, text=True, timeout=1800, env=podman)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "start to ready (s)" in result.stdout and "sklearn" in result.stdout and "torchserve" in result.stdout

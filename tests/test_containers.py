@@ -31,11 +31,17 @@ def container_smoke(repo: Path, env: dict[str, str], python: Path | None = None,
     return run_make(repo, "container-smoke", check=False, env=env, timeout=1800, **extra, **variables)
 
 
+@pytest.fixture
+def podman_with(podman: dict[str, str], image_build_args: str) -> dict[str, str]:
+    """podman's environment, and the build arguments images need here, for `make` (IMAGE_BUILD_ARGS)."""
+    return {**podman, "IMAGE_BUILD_ARGS": image_build_args}
+
+
 @pytest.mark.parametrize("owner", list(OWNERS))
 def test_each_runtime_image_runs_as_its_serving_runtime_says(
-    installed: Render, podman: dict[str, str], owner: str
+    installed: Render, podman_with: dict[str, str], owner: str
 ) -> None:
-    result = container_smoke(installed(**OWNERS[owner]), podman)
+    result = container_smoke(installed(**OWNERS[owner]), podman_with)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "as UID 1000, read-only root, limits {'cpu': '1', 'memory': '1Gi'}" in out
@@ -44,10 +50,10 @@ def test_each_runtime_image_runs_as_its_serving_runtime_says(
     assert out.strip().splitlines()[-1] == "CONTAINER SMOKE OK text-classifier (podman)"
 
 
-def test_a_baked_in_model_image(installed: Render, podman: dict[str, str], tmp_path: Path) -> None:
+def test_a_baked_in_model_image(installed: Render, podman_with: dict[str, str], tmp_path: Path) -> None:
     owner = installed(**OWNERS["sklearn"])
     baked = variant(owner, tmp_path, "baked", model_storage="image")
-    result = container_smoke(baked, podman, owner / ".venv" / "bin" / "python")
+    result = container_smoke(baked, podman_with, owner / ".venv" / "bin" / "python")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "CONTAINER SMOKE OK" in result.stdout
 
@@ -58,28 +64,30 @@ def failing(repo: Path, env: dict[str, str], python: Path) -> str:
     return result.stderr
 
 
-def test_a_broken_dockerfile_names_what_is_missing(installed: Render, podman: dict[str, str], tmp_path: Path) -> None:
+def test_a_broken_dockerfile_names_what_is_missing(
+    installed: Render, podman_with: dict[str, str], tmp_path: Path
+) -> None:
     owner = installed(**OWNERS["sklearn"])
     repo = variant(owner, tmp_path, "broken")
     dockerfile = repo / "Dockerfile"
     dockerfile.write_text(dockerfile.read_text().replace("WORKDIR /app\n", "WORKDIR /app\nCOPY settings.toml ./\n"))
-    errors = failing(repo, podman, owner / ".venv" / "bin" / "python")
+    errors = failing(repo, podman_with, owner / ".venv" / "bin" / "python")
     assert "the image build failed" in errors and "settings.toml" in errors
 
 
-def test_a_model_uid_1000_cannot_read_is_named(installed: Render, podman: dict[str, str], tmp_path: Path) -> None:
+def test_a_model_uid_1000_cannot_read_is_named(installed: Render, podman_with: dict[str, str], tmp_path: Path) -> None:
     owner = installed(**OWNERS["sklearn"])
     repo = variant(owner, tmp_path, "unreadable", model_storage="image")
     dockerfile = repo / "Dockerfile"
     dockerfile.write_text(
         dockerfile.read_text().replace("\nUSER 1000\n", "\nRUN chmod 600 /opt/model/model.joblib\nUSER 1000\n")
     )
-    errors = failing(repo, podman, owner / ".venv" / "bin" / "python")
+    errors = failing(repo, podman_with, owner / ".venv" / "bin" / "python")
     assert "exited with" in errors and "before it was ready" in errors
     assert "cannot read or write /opt/model/model.joblib as UID 1000" in errors
 
 
-def test_a_server_writing_to_its_root_is_named(installed: Render, podman: dict[str, str], tmp_path: Path) -> None:
+def test_a_server_writing_to_its_root_is_named(installed: Render, podman_with: dict[str, str], tmp_path: Path) -> None:
     owner = installed(**OWNERS["sklearn"])
     repo = variant(owner, tmp_path, "writer")
     model = repo / "text_classifier" / "model.py"
@@ -90,12 +98,14 @@ def test_a_server_writing_to_its_root_is_named(installed: Render, podman: dict[s
             1,
         )
     )
-    errors = failing(repo, podman, owner / ".venv" / "bin" / "python")
+    errors = failing(repo, podman_with, owner / ".venv" / "bin" / "python")
     assert "the server writes to /app/cache.txt on the read-only root filesystem" in errors
     assert "emptyDir" in errors
 
 
-def test_a_model_from_another_scikit_learn_is_named(installed: Render, podman: dict[str, str], tmp_path: Path) -> None:
+def test_a_model_from_another_scikit_learn_is_named(
+    installed: Render, podman_with: dict[str, str], tmp_path: Path
+) -> None:
     owner = installed(**OWNERS["sklearn"])
     repo = variant(owner, tmp_path, "parity")
     python = owner / ".venv" / "bin" / "python"
@@ -105,5 +115,5 @@ def test_a_model_from_another_scikit_learn_is_named(installed: Render, podman: d
         "from pathlib import Path\nfrom training.train import train\ntrain(Path('model'))\n"
     )
     subprocess.run([python, "-c", pickle_as_1_0_2], cwd=repo, check=True, capture_output=True)
-    errors = failing(repo, podman, python)
+    errors = failing(repo, podman_with, python)
     assert "the model was pickled by scikit-learn 1.0.2 and the image has" in errors

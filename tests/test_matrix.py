@@ -27,15 +27,17 @@ STORAGE_AND_VAULT = [("s3", True), ("s3", False), ("pvc", False), ("image", Fals
 def answer_matrix() -> dict[str, dict[str, Any]]:
     matrix = {}
     for runtime, environment, (storage, vault), visibility, gpu, protocol in itertools.product(
-        ["sklearn", "torchserve"], ["dev", "lab", "lab2"], STORAGE_AND_VAULT, ["external", "cluster-local"],
+        ["sklearn", "pytorch", "torchserve"], ["dev", "lab", "lab2"], STORAGE_AND_VAULT, ["external", "cluster-local"],
         [False, True], ["v1", "v2"],
     ):  # fmt: skip
         if gpu and runtime == "sklearn":
-            continue  # GPU is only asked for TorchServe
+            continue  # GPU is asked for PyTorch and TorchServe
         answers = {
             "runtime": runtime, "environment": environment, "model_storage": storage, "visibility": visibility,
             "gpu": gpu, "inference_protocol": protocol,
         }  # fmt: skip
+        if runtime == "pytorch" and protocol == "v1":
+            answers["batch_size"] = "8"  # KServe's batcher on the InferenceService
         if storage == "s3":
             answers["vault"] = vault
         if storage == "pvc":
@@ -49,8 +51,8 @@ MATRIX = answer_matrix()
 
 
 def test_the_matrix_covers_every_combination() -> None:
-    # sklearn: 3 environments x 4 storage/vault x 2 visibilities x 2 protocols; TorchServe: x 2 for GPU.
-    assert len(MATRIX) == 3 * 4 * 2 * 2 + 3 * 4 * 2 * 2 * 2
+    # sklearn: 3 environments x 4 storage/vault x 2 visibilities x 2 protocols; PyTorch, TorchServe: x 2 for GPU.
+    assert len(MATRIX) == 3 * 4 * 2 * 2 + 2 * (3 * 4 * 2 * 2 * 2)
 
 
 @pytest.fixture(scope="session")
@@ -75,8 +77,12 @@ CHECKOV_VENV = Path(__file__).resolve().parent.parent / ".venv-checkov"
 @pytest.mark.e2e
 @pytest.mark.parametrize(
     "answers",
-    [{}, {"runtime": "torchserve", "gpu": True, "environment": "lab2", "model_storage": "image"}],
-    ids=["defaults", "torchserve-gpu-next-gen-baked"],
+    [
+        {},
+        {"runtime": "pytorch", "gpu": True, "environment": "lab2", "model_storage": "image"},
+        {"runtime": "torchserve", "gpu": True, "environment": "lab2", "model_storage": "image"},
+    ],
+    ids=["defaults", "pytorch-gpu-next-gen-baked", "torchserve-gpu-next-gen-baked"],
 )
 def test_checkov_scan_passes(render: Render, answers: dict[str, Any]) -> None:
     if not (CHECKOV_VENV / "bin" / "checkov").is_file():

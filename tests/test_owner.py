@@ -17,6 +17,7 @@ pytestmark = pytest.mark.e2e
 
 OWNERS = {
     "sklearn": {"service_name": "text-classifier"},
+    "pytorch": {"service_name": "text-classifier", "runtime": "pytorch"},
     # GPU answers, run on CPU: the handler picks the device at run time.
     "torchserve-gpu": {"service_name": "text-classifier", "runtime": "torchserve", "gpu": True, "environment": "lab2"},
 }
@@ -58,7 +59,7 @@ def test_make_smoke_without_a_model_says_to_train(tmp_path: Path, installed: Ren
     for target, command in (("smoke", "smoke"), ("run", "serve")):  # neither a traceback nor a silent exit
         result = run_make(untrained, target, check=False, PY=str(repo / ".venv" / "bin" / "python"))
         assert result.returncode != 0 and "Traceback" not in result.stderr
-        assert f"{command}: no model in model: run `make train` first" in result.stderr
+        assert f"{command}: no model in model/: run `make train` first" in result.stderr
 
 
 def test_make_demo_renders_trains_and_smoke_tests(tmp_path: Path) -> None:

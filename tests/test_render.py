@@ -163,7 +163,7 @@ def test_runtime_files_are_exactly_the_runtimes_own(repo: Path) -> None:
 def test_the_repo_is_thin(repo: Path) -> None:
     """The owner's code and glue; the platform tooling is kserve-kit, pinned, not copied in."""
     lines = sum(len(path.read_text(encoding="utf-8").splitlines()) for path in repo.rglob("*.py"))
-    assert lines <= 600, lines
+    assert lines <= 650, lines  # docs/rendered-repo.md says "about 620"
     pyproject = (repo / "pyproject.toml").read_text(encoding="utf-8")
     assert f'"kserve-kit=={facts_of(repo)["kit_version"]}"' in pyproject
 
@@ -174,7 +174,8 @@ def test_torchserve_never_installs_dependencies_at_start_up(repo: Path) -> None:
     if answers["runtime"] == "torchserve":
         config = (repo / "config" / "config.properties").read_text(encoding="utf-8")
         assert "install_py_dep_per_model=false" in config
-        assert "TorchServe is no longer maintained upstream" in (repo / "README.md").read_text(encoding="utf-8")
+        readme = (repo / "README.md").read_text(encoding="utf-8")
+        assert "### TorchServe is deprecated: move to PyTorch" in readme and "--data runtime=pytorch" in readme
 
 
 def test_image_is_on_an_allowed_registry(repo: Path) -> None:
@@ -183,7 +184,7 @@ def test_image_is_on_an_allowed_registry(repo: Path) -> None:
 
 
 def test_unconfirmed_facts_are_marked_where_they_are_shown(render: Render) -> None:
-    note = "(unconfirmed: ask the Agora Infra team)"
+    note = "[unconfirmed: ask the Agora Infra team]"
     lab = (render(environment="lab") / "README.md").read_text(encoding="utf-8")
     external = next(line for line in lab.splitlines() if line.startswith("| External (company network)"))
     assert "cityos-lab.woven-planet.tech" in external and note in external

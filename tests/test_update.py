@@ -7,6 +7,7 @@ created only where a test says so: updates must work with and without them.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -374,3 +375,113 @@ def test_a_0_3_service_after_its_update_passes_its_own_checks_in_its_own_environ
     result = run_make(service, "install", "train", "lint", "test", "validate", timeout=1800,
                       KSERVE_SCHEMA_DIR=str(schema_dir))  # fmt: skip
     assert " passed" in result.stdout and "validate: 0 problem(s)" in result.stdout
+
+
+# ---------------------------------------------------------------- TorchServe -> PyTorch
+
+MOVE = ("--data", "runtime=pytorch")
+
+
+def test_a_torchserve_service_moves_to_pytorch_with_a_report_of_its_handler_changes(
+    kit_repo: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    service = render(kit_repo, tmp_path / "service", "HEAD", runtime="torchserve", service_name="digits")
+    handler = service / "digits" / "handler.py"
+    tweak = "        labels = scores.argmax(dim=1).tolist()\n        return [lab if lab != 7 else 1 for lab in labels]"
+    handler.write_text(handler.read_text().replace("        return scores.argmax(dim=1).tolist()", tweak))
+    commit_all(service, "our handler tweak")
+    capfd.readouterr()
+
+    assert update(service, *MOVE) == 0, capfd.readouterr()
+
+    out = capfd.readouterr().out
+    assert "migration: TorchServe -> PyTorch: 1 handler change(s) to move" in out
+    assert "migration: to_model_input now comes from predictor.py in training/train.py" in out
+    report = (service / "MIGRATION-torchserve-to-pytorch.md").read_text()
+    assert "### `postprocess` in `digits/handler.py`" in report and "the end of `PyTorchModel.predict`" in report
+    assert "+        return [lab if lab != 7 else 1 for lab in labels]" in report
+    assert "TorchServe batched up to 8 requests" in report
+    for gone in ("digits/handler.py", "digits/protocol.py", "config/config.properties"):
+        assert not (service / gone).exists(), gone
+    assert "from digits.predictor import to_model_input" in (service / "training" / "train.py").read_text()
+    # The manifests, image and glue are a fresh PyTorch render's.
+    fresh = tmp_path / "fresh"
+    run_copy(str(kit_repo), str(fresh), data={"runtime": "pytorch", "service_name": "digits", "batch_size": "8"},
+             defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)  # fmt: skip
+    for name in ("k8s/inference-service.yaml", "k8s/serving-runtime.yaml", "Dockerfile", "Makefile", "kserve-kit.yaml",
+                 "pyproject.toml", "digits/__main__.py", "digits/predictor.py"):  # fmt: skip
+        assert (service / name).read_text() == (fresh / name).read_text(), name
+    commit_all(service, "moved to PyTorch")
+    assert update(service) == 0 and "migration:" not in capfd.readouterr().out  # once
+
+
+def test_a_handler_the_kit_changed_since_the_render_is_not_reported_as_the_owners(
+    kit_repo: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    service = render(kit_repo, tmp_path / "service", "HEAD", runtime="torchserve", service_name="digits")
+    # A later kit release changes a function of its own handler; the owner changed nothing.
+    handler = next((kit_repo / "template").glob("*/*handler.py*"))
+    changed = handler.read_text().replace(
+        "return scores.argmax(dim=1).tolist()", "return list(scores.argmax(dim=1).tolist())"
+    )
+    assert changed != handler.read_text()
+    handler.write_text(changed)
+    commit_all(kit_repo, "the kit's handler changes")
+    capfd.readouterr()
+    assert update(service, *MOVE) == 0, capfd.readouterr()
+    assert "0 handler change(s) to move" in capfd.readouterr().out
+    report = (service / "MIGRATION-torchserve-to-pytorch.md").read_text()
+    assert "Nothing: your handler and protocol were the kit's own." in report
+
+
+# Run with the service's own Python: its pinned tooling serves it; 64 of scikit-learn's digits,
+# V1 and V2, and their true labels.
+PREDICT_DIGITS = """
+import json
+from pathlib import Path
+
+from sklearn.datasets import load_digits
+
+from kserve_kit.local_server import LocalServer
+from kserve_kit.service import Service
+from kserve_kit.smoke import Sample, SmokeClient, Target
+
+digits = load_digits()
+images = digits.data[:64].tolist()
+service = Service.load(Path("."))
+answers = {"labels": digits.target[:64].tolist()}
+with LocalServer(service) as server:
+    for protocol in ("v1", "v2"):
+        client = SmokeClient(Target(server.url), service, protocol, timeout_s=30)
+        client.wait_until_ready(120, Sample(Path("sample.json"), images, None))
+        answers[protocol] = client.predict(images)
+print(json.dumps(answers))
+"""
+
+
+def predicted_digits(service: Path) -> dict[str, list[int]]:
+    python = service / ".venv" / "bin" / "python"
+    result = subprocess.run([python, "-c", PREDICT_DIGITS], cwd=service, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.e2e
+def test_a_moved_service_answers_as_its_torchserve_did_and_passes_its_own_checks(
+    kit_repo: Path, tmp_path: Path, schema_dir: Path
+) -> None:
+    service = render(kit_repo, tmp_path / "digits", "HEAD", runtime="torchserve", service_name="digits")
+    run_make(service, "install", "train", timeout=1800)
+    before = predicted_digits(service)
+    right = sum(p == t for p, t in zip(before["v1"], before["labels"], strict=True))
+    assert right >= 56, f"TorchServe got {right}/64 digits right: the trained model is not one to compare"
+
+    # As the owner does it: their own `make update`, then `make install` for the new runtime's packages.
+    run_make(service, "update", ARGS="--vcs-ref HEAD --data runtime=pytorch", timeout=600)
+    commit_all(service, "moved to PyTorch")
+    result = run_make(service, "install", "lint", "test", "validate", timeout=1800, KSERVE_SCHEMA_DIR=str(schema_dir))
+    assert " passed" in result.stdout and "validate: 0 problem(s)" in result.stdout
+
+    # The weights TorchServe served (model/model.pt, kept: the update does not touch them) give the same answers.
+    after = predicted_digits(service)
+    assert after["v1"] == before["v1"] and after["v2"] == before["v2"]

@@ -22,6 +22,19 @@ def test_service_name_must_be_a_dns_1035_label() -> None:
         assert validation.service_name_error(bad, "agora"), bad
 
 
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("Bad_Name", "No upper-case, '_': use lower-case letters, digits, '-', e.g. bad-name"),
+        ("iris classifier", "No ' ': use lower-case letters, digits, '-', e.g. iris-classifier"),
+        ("1iris", "Start with a letter and end with a letter or digit, e.g. iris-classifier"),
+        ("iris-", "Start with a letter and end with a letter or digit, e.g. iris"),
+    ],
+)
+def test_a_bad_name_is_told_what_is_wrong_with_it_and_a_fix(name: str, message: str) -> None:
+    assert validation.service_name_error(name, "agora") == message
+
+
 def test_service_name_alone_can_break_the_hostname_budget() -> None:
     # <name>-predictor-x-lambda must fit 63 characters: 63 - len("-predictor-x-lambda") = 44.
     assert validation.service_name_error("a" * 44, "agora") == ""
@@ -37,8 +50,10 @@ def test_namespace_error_says_how_many_characters_to_cut() -> None:
     assert validation.namespace_error("kserve-test", "iris", "agora") == ""
     message = validation.namespace_error("n" * 30, "s" * 20, "agora")
     # s*20 + "-predictor-" + n*30 + "-lambda" = 68 characters: 5 too many.
-    assert "is 68 chars" in message and "shorten the namespace by 5" in message
-    assert validation.namespace_error("Bad_NS", "iris", "agora")
+    assert message == "Namespace has 30 characters; with this service name use at most 25"
+    assert validation.namespace_error("n" * 25, "s" * 20, "agora") == ""  # the budget it named fits
+    bad = validation.namespace_error("Bad_NS", "iris", "agora")
+    assert bad == "No upper-case, '_': use lower-case letters, digits, '-', e.g. bad-ns"
     assert validation.namespace_error("", "iris", "agora").startswith("Namespace is required")
 
 
@@ -143,7 +158,7 @@ def test_messages_fit_one_terminal_line(validator, arguments) -> None:  # type: 
     ("answers", "message"),
     [
         ({"service_name": "Iris_Classifier"}, "lower-case letters"),
-        ({"service_name": "s" * 30, "namespace": "n" * 20}, "shorten the namespace by 5"),
+        ({"service_name": "s" * 30, "namespace": "n" * 20}, "with this service name use at most 15"),
         ({"namespace": "Kserve Test"}, "lower-case letters"),
         ({"owner": ""}, "The owner is required"),
         ({"description": ""}, "The description is required"),

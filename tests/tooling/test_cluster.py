@@ -215,4 +215,6 @@ def test_no_cluster_is_a_clear_error(
     with pytest.raises(ClusterUnavailable, match="no kubeconfig"):
         read_live(NAME, NAMESPACE)
     assert main(["--repo", str(repo_of_iris), "status"]) == 2
-    assert "cannot read iris-classifier in kserve-test: no kubeconfig" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "cannot read iris-classifier in kserve-test: no cluster to read: no kubeconfig (set KUBECONFIG" in err
+    assert "SNAPSHOT=<file>" in err and "Service host/port" not in err  # the fix, not the client's internals

@@ -47,6 +47,14 @@ def test_a_rendered_repo_follows_the_policy(copy: Path) -> None:
     assert policy_findings(Repo(Service.load(copy))) == []
 
 
+def test_rule_runtime_not_deprecated(render: Render, schema_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = render(runtime="torchserve")
+    [finding] = findings(repo, policy.runtime_not_deprecated)
+    assert finding.warning and 'make update ARGS="--data runtime=pytorch"' in finding.message
+    assert main(["--repo", str(repo), "validate", "--schema-dir", str(schema_dir)]) == 0  # a warning, not an error
+    assert "warning: kserve-kit.yaml: the torchserve runtime is deprecated" in capsys.readouterr().err
+
+
 def test_every_rule_is_tested() -> None:
     tested = {name.removeprefix("test_rule_") for name in globals() if name.startswith("test_rule_")}
     assert tested == {rule.__name__ for rule in RULES}

@@ -3,10 +3,12 @@ row_sum), by every access path of the guideline, with one verdict printed last."
 
 from __future__ import annotations
 
+import argparse
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +17,7 @@ import pytest
 
 from kserve_kit import KitError
 from kserve_kit.__main__ import main
+from kserve_kit.container import container_smoke
 from kserve_kit.local_server import LocalServer, ServerFailed
 from kserve_kit.service import Service
 from kserve_kit.smoke import SmokeClient, SmokeFailure, Target, resolve_target
@@ -101,8 +104,11 @@ def test_a_port_in_use_is_refused(service: Service) -> None:
 def test_no_model_says_what_to_do(service_dir: Path) -> None:
     for path in (service_dir / "model").iterdir():
         path.unlink()
-    with pytest.raises(KitError, match="no model in model: put any file in model/"):
+    with pytest.raises(KitError, match="no model in model/: put any file in model/"):
         LocalServer(Service.load(service_dir)).start()
+    # container-smoke says so before building an image (an engine that does not exist shows it is not run)
+    with pytest.raises(KitError, match="no model in model/"):
+        container_smoke(Service.load(service_dir), argparse.Namespace(image=None, build_arg=[]), "no-such-engine")
 
 
 def test_a_server_that_dies_at_start_fails_with_its_log(service_dir: Path) -> None:
@@ -146,10 +152,30 @@ def test_serve_refuses_a_busy_port(service_dir: Path) -> None:
     assert "is in use by another process" in err
 
 
-def test_serve_stops_cleanly_on_ctrl_c(service_dir: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_serve_stops_its_server_and_cleans_up_on_ctrl_c_and_sigterm(service_dir: Path, stop: signal.Signals) -> None:
+    def workdirs() -> set[Path]:
+        return set(Path(tempfile.gettempdir()).glob("kserve-kit-row-sum-*"))
+
+    others = workdirs()
     process = serve(service_dir, "--port", "0")
     deadline, line = time.monotonic() + 30, ""
     while "serving row-sum" not in line and time.monotonic() < deadline:
         line = process.stdout.readline() if process.stdout else ""
-    process.send_signal(signal.SIGINT)
+    port = int(line.split("http://127.0.0.1:")[1].split(")")[0])
+    its_own = workdirs() - others
+    assert its_own
+    process.send_signal(stop)
     assert process.wait(timeout=30) == 0
+    with pytest.raises(OSError):  # the model server is gone with it, not left holding the port
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    assert not any(path.exists() for path in its_own)
+
+
+def test_a_cluster_only_address_fails_at_once_with_what_to_do(service_dir: Path, capsys) -> None:
+    started = time.monotonic()
+    assert smoke(service_dir, "--target", "internal") == 1
+    assert time.monotonic() - started < 10  # not after the readiness timeout
+    err = capsys.readouterr().err
+    assert "row-sum-predictor.team-a.svc.cluster.local does not resolve from this machine" in err, err
+    assert "resolves only inside the cluster" in err and "--connect-to" in err

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -121,6 +122,15 @@ def schema_url(schema_dir: Path) -> Iterator[str]:
 
 def test_schemas_from_a_url(service_dir: Path, schema_url: str) -> None:
     assert validate(service_dir, "--schema-dir", schema_url) == 0
+
+
+def test_an_unreachable_schema_url_says_how_to_work_offline(service_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/kserve.yaml"
+    assert validate(service_dir, "--schema-dir", url) == 2
+    err = capsys.readouterr().err
+    assert f"cannot read KServe's CRD schemas from {url}" in err and "Offline, point KSERVE_SCHEMA_DIR" in err
 
 
 def test_no_schema_source_says_how_to_name_one(

@@ -1,0 +1,135 @@
+"""The PyTorch runtime (KServe's Python server) against TorchServe, on the same network and the same
+trained weights, side by side in one run: cold start to the first answered prediction, then
+p50/p99 latency and requests/s at concurrency 1 and 16 for one 8x8 image per V1 request, measured
+with wrk (a native load generator: on 2 cores a Python client takes the server's CPU) and, beside
+it, with the kit's Python client. TorchServe runs with its batching off (batch 1) and on (batch 8,
+10 ms). KServe's batcher is a sidecar of the pod (the agent), which does not run outside a cluster:
+the PyTorch runtime is measured unbatched.
+
+    .venv/bin/python -m bench.pytorch [--seconds 10] [--rounds 2] [--repo PYTORCH_REPO --repo TORCHSERVE_REPO]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from bench.common import Results, cleanup, free_port, load, machine, prepared, table
+
+CONCURRENCY = (1, 16)
+TORCHSERVE = {"TorchServe, batch 1": (1, 0), "TorchServe, batch 8": (8, 10)}
+# A Lua long string of level 2: JSON holds "]]" (nested lists), which would end a level-0 one.
+WRK_SCRIPT = 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = [==[{body}]==]\n'
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def wrk(url: str, body: dict[str, Any], concurrency: int, seconds: int) -> dict[str, float]:
+    """wrk's requests/s and p50/p99 (ms) for POSTs of `body`; non-2xx answers fail the run."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT.format(body=json.dumps(body)))
+    threads = min(concurrency, 2)
+    command = ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{seconds}s", "--latency", "-s", script.name, url]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    Path(script.name).unlink()
+    if "Non-2xx" in out:
+        raise SystemExit(f"wrk got errors from {url}:\n{out}")
+
+    def percentile(pct: str) -> float:
+        value, unit = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)$", out, re.MULTILINE).groups()  # type: ignore[union-attr]
+        return float(value) * UNITS[unit]
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    return {"p50_ms": percentile("50"), "p99_ms": percentile("99"), "rps": rps}
+
+
+def measure(results: Results, name: str, repo: Path, python: Path, body: dict[str, Any], seconds: int) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    model = yaml.safe_load((repo / ".copier-answers.yml").read_text())["service_name"]
+    predict = f"{url}/v1/models/{model}:predict"
+    started = time.perf_counter()
+    process = subprocess.Popen([str(python), "-m", "kserve_kit", "serve", "--port", str(port)], cwd=repo,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        while True:  # ready = the first answered prediction (TorchServe's ready route says too little)
+            if process.poll() is not None:
+                raise SystemExit(f"{name} exited with {process.returncode}")
+            try:
+                if httpx.post(predict, json=body, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        results.setdefault((name, "cold start to first prediction (s)"), []).append(time.perf_counter() - started)
+        for concurrency in CONCURRENCY:
+            for tool, stats in (("wrk", wrk(predict, body, concurrency, seconds)),
+                                ("python client", load(predict, body, 200 * concurrency, concurrency))):  # fmt: skip
+                for key in ("p50_ms", "p99_ms", "rps"):
+                    results.setdefault((name, f"c={concurrency} {key} ({tool})"), []).append(stats[key])
+    finally:
+        process.send_signal(2)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=10, help="wrk's duration per cell")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds; medians are reported")
+    parser.add_argument(
+        "--repo", type=Path, action="append", help="installed, trained: a PyTorch then a TorchServe service"
+    )
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk (the kit's .ci/run does)")
+    given = args.repo or [None, None]
+    pytorch, pytorch_python, ours_p = prepared(given[0], runtime="pytorch", service_name="digits")
+    torchserve, torchserve_python, ours_t = prepared(given[1], runtime="torchserve", service_name="digits")
+    # The same weights on both (a copy of the PyTorch service gets TorchServe's, which its archive holds).
+    scratch = Path(tempfile.mkdtemp(prefix="bench-"))
+    pytorch = Path(shutil.copytree(pytorch, scratch / pytorch.name, ignore=shutil.ignore_patterns(".venv")))
+    shutil.copy(torchserve / "model" / "model.pt", pytorch / "model" / "model.pt")
+    body = {"instances": json.loads((pytorch / "sample.json").read_text())["instances"][:1]}
+    config = torchserve / "config" / "config.properties"
+    shipped = config.read_text(encoding="utf-8")
+    results: Results = {}
+    try:
+        for _ in range(args.rounds):
+            measure(results, "PyTorch", pytorch, pytorch_python, body, args.seconds)
+            for name, (batch, delay) in TORCHSERVE.items():
+                config.write_text(re.sub(r'"batchSize": \d+, "maxBatchDelay": \d+',
+                                         f'"batchSize": {batch}, "maxBatchDelay": {delay}', shipped))  # fmt: skip
+                measure(results, name, torchserve, torchserve_python, body, args.seconds)
+    finally:
+        config.write_text(shipped, encoding="utf-8")
+    shutil.rmtree(scratch)
+    for repo, ours in ((given[0], ours_p), (torchserve, ours_t)):
+        if ours and repo:
+            cleanup(repo)
+    names = ["PyTorch", *TORCHSERVE]
+    metrics = sorted({metric for _, metric in results}, key=lambda metric: (not metric.startswith("c="), metric))
+    rows = []
+    for metric in metrics:
+        values = [statistics.median(results[(name, metric)]) for name in names]
+        better = max(values[1:]) if " rps " in metric else min(values[1:])
+        ratio = values[0] / better if " rps " in metric else better / values[0]
+        rows.append([metric, *values, ratio])
+    print(f"# PyTorch runtime vs TorchServe, same network and weights, one 8x8 image per V1 request: wrk "
+          f"{args.seconds} s per cell, median of {args.rounds} alternating rounds ({machine()})\n")  # fmt: skip
+    print(table(["metric", *names, "PyTorch vs best TorchServe (>1 better)"], rows))
+
+
+if __name__ == "__main__":
+    main()

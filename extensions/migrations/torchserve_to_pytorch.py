@@ -1,0 +1,158 @@
+"""Move a TorchServe service to the PyTorch runtime (`make update ARGS="--data runtime=pytorch"`).
+
+    python torchserve_to_pytorch.py keep             # before the update renders
+    python torchserve_to_pytorch.py finish KIT_ROOT  # after it
+
+`keep` (a TorchServe service): the owner's handler and protocol modules are kept aside in .git/,
+because the update removes them when the runtime changes (and Copier tells a migration the new
+answers only afterwards). `finish` (the answers now say pytorch): what the owner had changed in
+them, compared function by function with the kit's own TorchServe files, cannot be moved
+mechanically: it goes to MIGRATION-torchserve-to-pytorch.md with where each piece goes in
+predictor.py; and the owner's training, which imported the preprocessing from the handler, gets it
+from predictor.py. The kept copies are removed either way. Silent when there is nothing to do.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jinja2
+import yaml
+
+REPORT = Path("MIGRATION-torchserve-to-pytorch.md")
+RENDERED_FROM = "rendered-from"  # the kit commit the service was rendered from (the answers' _commit)
+TEMPLATE = "template/{{kit.package_name}}/{% if runtime == 'torchserve' %}<name>{% endif %}.jinja"
+# Where each piece of a TorchServe handler goes in the PyTorch runtime's predictor.py.
+WHERE = {
+    "initialize": "`PyTorchModel.load` (building the network, loading the weights, the device)",
+    "preprocess": "`to_model_input` or the start of `PyTorchModel.predict`",
+    "inference": "`PyTorchModel.predict` (the forward pass under `torch.inference_mode()`)",
+    "postprocess": "the end of `PyTorchModel.predict` (scores -> the response)",
+    "handle": "`PyTorchModel.predict`: KServe calls it per request (its batcher merges V1 requests)",
+    "parse_request": "`inputs.rows` (the V1/V2 body checks; the route decides the protocol there)",
+    "format_response": "`get_predict_response` in `PyTorchModel.predict`",
+}
+
+
+def functions(source: str) -> dict[str, str]:
+    """Every function and method of a module, by name, as source text."""
+    tree = ast.parse(source)
+    return {node.name: ast.get_source_segment(source, node) or "" for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}  # fmt: skip
+
+
+def kits_version(kit_root: Path, name: str, package: str, commit: str | None) -> str:
+    """The kit's own TorchServe file `name` for this package, as the kit commit the service was
+    rendered from had it (so only the owner's changes show), else as the kit last shipped it."""
+    path = TEMPLATE.replace("<name>", name)
+    shown = subprocess.run(["git", "-C", str(kit_root), "show", f"{commit}:{path}"], capture_output=True, text=True)
+    text = shown.stdout if commit and shown.returncode == 0 else (kit_root / path).read_text(encoding="utf-8")
+    return jinja2.Template(text).render(kit={"package_name": package})
+
+
+def changes(owner: str, kit: str) -> list[tuple[str, str]]:
+    """(function, unified diff) for each function the owner added or changed."""
+    theirs, ours = functions(owner), functions(kit)
+    found = []
+    for name, body in theirs.items():
+        if ours.get(name) != body:
+            diff = difflib.unified_diff(ours.get(name, "").splitlines(), body.splitlines(), "kit", "yours", lineterm="")
+            found.append((name, "\n".join(diff)))
+    return found
+
+
+def answers() -> dict[str, object]:
+    return yaml.safe_load(Path(".copier-answers.yml").read_text(encoding="utf-8")) or {}
+
+
+def kept() -> Path:
+    git_dir = subprocess.run(["git", "rev-parse", "--git-dir"], capture_output=True, text=True, check=True)
+    return Path(git_dir.stdout.strip()) / "kserve-template-torchserve"
+
+
+def keep() -> None:
+    if answers().get("runtime") != "torchserve":
+        return
+    package = str(answers()["service_name"]).replace("-", "_")
+    for path in (Path(package) / "handler.py", Path(package) / "protocol.py", Path("config/config.properties")):
+        if path.is_file():
+            (kept() / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, kept() / path)
+    (kept() / RENDERED_FROM).write_text(str(answers().get("_commit") or ""), encoding="utf-8")
+
+
+def finish(kit_root: Path) -> None:
+    if kept().is_dir():
+        if answers().get("runtime") == "pytorch":
+            report(kit_root, kept())
+            imports()
+        shutil.rmtree(kept())
+
+
+def report(kit_root: Path, old: Path) -> None:
+    package = str(answers()["service_name"]).replace("-", "_")
+    rendered_from = (old / RENDERED_FROM).read_text(encoding="utf-8").strip() if (old / RENDERED_FROM).is_file() else ""
+    sections = []
+    for name in ("handler.py", "protocol.py"):
+        path = Path(package) / name
+        if (old / path).is_file():
+            owners = (old / path).read_text(encoding="utf-8")
+            for function, diff in changes(owners, kits_version(kit_root, name, package, rendered_from or None)):
+                where = WHERE.get(function, "a function of your own in predictor.py (or a module beside it)")
+                sections.append(f"### `{function}` in `{path}`\n\nMove it to {where}.\n\n```diff\n{diff}\n```\n")
+    config = old / "config" / "config.properties"
+    batch = re.search(r'"batchSize": (\d+), "maxBatchDelay": (\d+)', config.read_text()) if config.is_file() else None
+    lines = [
+        "# Moving from TorchServe to PyTorch (KServe's Python server)",
+        "",
+        "Written by `make update` when the runtime changed from torchserve to pytorch. Your network",
+        f"(`{package}/model.py`), training and weights (`model/model.pt`) carry over as they are; the",
+        "TorchServe files (handler, protocol, `config/`, the model archive) are gone. What follows is what",
+        "you had changed in them compared with the kit's own, which no script can move: move each piece",
+        f"to `{package}/predictor.py` as said, then `make test container-smoke`. Delete this file when done.",
+        "",
+        *(sections or ["Nothing: your handler and protocol were the kit's own.", ""]),
+    ]
+    if batch and int(batch.group(1)) > 1:
+        lines += [
+            f"TorchServe batched up to {batch.group(1)} requests, waiting {batch.group(2)} ms: KServe's batcher",
+            'does that now (answers `batch_size`, `batch_latency_ms`: `make update ARGS="--data batch_size=8"`).',
+            "",
+        ]
+    REPORT.write_text("\n".join(lines), encoding="utf-8")
+    print(f"migration: TorchServe -> PyTorch: {len(sections)} handler change(s) to move, listed in {REPORT}")
+
+
+def imports() -> list[Path]:
+    """Training imported `to_model_input` from the handler: it is in predictor.py now."""
+    changed = []
+    for path in sorted(Path("training").glob("*.py")):
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        old = next(
+            (line for line in lines if re.match(r"from \w+\.handler import to_model_input$", line.strip())), None
+        )
+        if old is None:
+            continue
+        lines.remove(old)
+        package = old.split()[1].split(".")[0]
+        # After the package's other imports, so the import block stays sorted (predictor after model).
+        last = max((index for index, line in enumerate(lines) if line.startswith(f"from {package}.")), default=-1)
+        lines.insert(last + 1, f"from {package}.predictor import to_model_input\n")
+        path.write_text("".join(lines), encoding="utf-8")
+        changed.append(path)
+    if changed:
+        print(f"migration: to_model_input now comes from predictor.py in {', '.join(map(str, changed))}")
+    return changed
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "keep":
+        keep()
+    else:
+        finish(Path(sys.argv[2]))
