@@ -175,10 +175,12 @@ class KitExtension(ContextHook):
             "vault_path_error",
             "vault_error",
             "gpu_error",
+            "duration_error",
             "at_least",
             "fitting_namespace",
         ):
             environment.globals[name] = getattr(validation, name)
+        environment.globals["deployment_mode"] = profile.deployment_mode
 
     def hook(self, context: dict[str, Any]) -> None:
         context["runtime_choices"], context["gpu_runtimes"] = RUNTIME_CHOICES, GPU_RUNTIMES

@@ -13,13 +13,15 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from extensions.modes import DEPLOYMENT_MODE_ANNOTATION, MODES, SCALE_TARGETS, names_for
 from extensions.profile import environment_facts, external_host, load_profile
 from extensions.runtimes import RUNTIMES, TORCH, TORCH_CPU_INDEX
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 HTTP_PORT = 8080  # the port KServe routes to in the predictor container
 STORAGE_INITIALIZER_UID_ANNOTATION = "serving.kserve.io/storage-initializer-uid"
-DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
+AUTOSCALER_CLASS_ANNOTATION = "serving.kserve.io/autoscalerClass"
+SCALE_DOWN_DELAY_ANNOTATION = "autoscaling.knative.dev/scale-down-delay"
 GUIDANCE_VERSION_LABEL = "kserve-template/guidance-version"
 KIT_VERSION_ANNOTATION = "kserve-template/kit-version"
 MOUNTED_MODEL_DIR = "/mnt/models"  # where KServe's storage initializer puts the model
@@ -70,10 +72,27 @@ def vault_annotations(answers: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def scaling(mode: str, answers: dict[str, Any]) -> dict[str, Any]:
+    """The predictor's `scaleMetric` and `scaleTarget`, from the mode's own questions."""
+    metric = answers[f"{mode}_scale_metric"]
+    return {"metric": metric, "target": int(answers[f"{mode}_scale_target"]), "unit": SCALE_TARGETS[metric]}
+
+
+def autoscaling_annotations(mode: str, answers: dict[str, Any]) -> dict[str, str]:
+    """What the mode's autoscaler reads from the InferenceService beyond scaleMetric/scaleTarget."""
+    if mode == "standard":
+        # Explicit, though it is KServe's default: KServe 0.16 picks the HPA validator by this class.
+        return {AUTOSCALER_CLASS_ANNOTATION: str(MODES[mode].autoscaler_class)}
+    delay = str(answers["knative_scale_down_delay"]).strip()
+    return {} if delay in ("0", "0s") else {SCALE_DOWN_DELAY_ANNOTATION: delay}
+
+
 def derive(answers: dict[str, Any]) -> dict[str, Any]:
     """The derived values for one set of answers (raises KeyError while answers are missing)."""
     profile = load_profile(answers["platform"])
     env = environment_facts(profile, answers["environment"])
+    mode = MODES[env["deployment_mode"]]
+    mode_name = mode.name_for(env["kserve"]["version"])
     name, namespace, storage = answers["service_name"], answers["namespace"], answers["model_storage"]
     runtime = RUNTIMES[answers["runtime"]]
     package = name.replace("-", "_")
@@ -96,7 +115,7 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         "backstage.io/kubernetes-id": name,
     }
     if not external:
-        labels[profile["visibility_label"]] = "cluster-local"
+        labels[mode.visibility_label] = "cluster-local"
     # What the environment's generation requires ("Fix incompatibility with Istio CNI" on next-gen),
     # only where a storage initializer runs.
     required_annotations = {}
@@ -105,22 +124,25 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
     # The kit version changes every release: first, away from the end where owners add their own.
     annotations = {
         KIT_VERSION_ANNOTATION: version,
-        DEPLOYMENT_MODE_ANNOTATION: profile["deployment_mode"],
+        DEPLOYMENT_MODE_ANNOTATION: mode_name,
         **required_annotations,
+        **autoscaling_annotations(env["deployment_mode"], answers),
     }
-
+    # In-cluster: the predictor's name, through Knative's local gateway in Knative mode; in Standard
+    # mode its Service (port 80) directly: there is no local gateway.
+    local_gateway = env.get("local_gateway") if mode.local_gateway else None
     endpoints = {
         "external": f"http://{external_host(profile, answers['environment'], name, namespace)}" if external else None,
         "internal": f"http://{predictor}.{namespace}.svc.cluster.local",
-        "local_gateway": f"http://{env['local_gateway']}",
-        "gateway_host_header": f"{predictor}.{namespace}",
+        "local_gateway": f"http://{local_gateway}" if local_gateway else None,
+        "gateway_host_header": f"{predictor}.{namespace}" if local_gateway else None,
     }
     vault_facts = (
         {
             "role": answers["vault_role"],
             "secret_path": answers["vault_secret_path"],
             "service_account": f"{name}-vault",
-            "auth_delegator_role": profile["vault"]["auth_delegator_role"],
+            "auth_delegator_role": (profile.get("vault") or {}).get("auth_delegator_role"),
         }
         if vault
         else None
@@ -151,15 +173,23 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         }
         if runtime.deprecated_by
         else None,
+        "deployment_mode": {"mode": env["deployment_mode"], "name": mode_name, **names_for(env["kserve"]["version"])},
         "visibility": answers["visibility"],
-        "visibility_label": profile["visibility_label"],
+        "visibility_label": mode.visibility_label,
         "storage": storage,
         "storage_uri": answers.get("storage_uri") if storage_initializer else None,
         "endpoints": endpoints,
         "ready_unknown_is_known_issue": env["ready_unknown_is_known_issue"],
         "vault": vault_facts,
         "guideline": {"title": profile["guideline"], "url": profile["guideline_url"], "contacts": profile["contacts"]},
-        "kserve": profile["kserve"],
+        "kserve": env["kserve"],
+        # What KServe's cluster configuration (inferenceservice-config) must agree with: `make doctor`.
+        "ingress": {
+            "gateway": profile["ingress_gateway"],
+            "gateway_api": bool(profile.get("gateway_api")),
+            "domain": env["domain"],
+            "external_host": profile["external_host"],
+        },
         "kubernetes_version": profile["kubernetes_version"],
         "policy": {
             "allowed_registries": profile["allowed_registries"],
@@ -167,16 +197,22 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
             "required_annotations": required_annotations,
             "gpu_resource": profile["gpu"]["resource"],
             "gpu_images": sorted(images["gpu"] for images in profile["base_images"].values() if "gpu" in images),
-            "auth_delegator_role": profile["vault"]["auth_delegator_role"],
+            "auth_delegator_role": (profile.get("vault") or {}).get("auth_delegator_role"),
         },
     }
     return {
         "version": version,
         "facts": facts,
+        "mode": mode,
+        "mode_name": mode_name,
+        "scaling": scaling(env["deployment_mode"], answers),
         "package_name": package,
         "runtime": runtime,
         "generation": env["generation"],
         "next_gen": env["generation"] == "next-gen",
+        # Profile-wide facts READMEs explain: a next-gen generation to move to, an Istio CNI UID somewhere.
+        "platform_has_next_gen": {"legacy", "next-gen"} <= set(profile["generations"]),
+        "platform_uses_uid": any(g.get("storage_initializer_uid") for g in profile["generations"].values()),
         "external_url": endpoints["external"],
         "internal_url": endpoints["internal"],
         "local_gateway_url": endpoints["local_gateway"],

@@ -32,21 +32,32 @@ def load_profile(name: str) -> dict[str, Any]:
 
 
 def environment_facts(profile: dict[str, Any], environment: str) -> dict[str, Any]:
-    """The environment's own facts merged over those of its generation (legacy or next-gen)."""
+    """The environment's own facts merged over those of its generation, and the KServe release it
+    runs (the profile's, or the generation's own `kserve`)."""
     try:
         env = profile["environments"][environment]
     except KeyError:
         choices = ", ".join(profile["environments"])
         raise ValueError(f"unknown environment {environment!r}: choose one of {choices}") from None
-    return {**profile["generations"][env["generation"]], **env}
+    generation = profile["generations"][env["generation"]]
+    return {**generation, **env, "kserve": {**profile["kserve"], **(generation.get("kserve") or {})}}
 
 
 def external_host_label(profile: dict[str, Any], service_name: str, namespace: str) -> str:
     """The first DNS label of the external hostname ("External Access"): the one with a 63-character cap."""
-    return f"{service_name}-predictor-{namespace}-{profile['external_host_suffix']}"
+    return profile["external_host"].split(".")[0].format(name=service_name, namespace=namespace)
 
 
 def external_host(profile: dict[str, Any], environment: str, service_name: str, namespace: str) -> str:
-    """The external hostname of a service: `<isvc>-predictor-<namespace>-<suffix>.<domain>`."""
+    """The external hostname of a service: the profile's `external_host` for this environment's domain."""
     domain = environment_facts(profile, environment)["domain"]
-    return f"{external_host_label(profile, service_name, namespace)}.{domain}"
+    return profile["external_host"].format(name=service_name, namespace=namespace, domain=domain)
+
+
+def deployment_mode(platform: str, environment: str) -> str:
+    """The deployment mode (extensions/modes.py) the environment's clusters run, e.g. `knative`; ""
+    while the platform or environment is not a valid answer yet (its own question reports that)."""
+    try:
+        return str(environment_facts(load_profile(platform), environment)["deployment_mode"])
+    except ValueError:
+        return ""

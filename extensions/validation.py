@@ -15,7 +15,8 @@ import sys
 from typing import Any
 
 from extensions import profile
-from extensions.profile import available_platforms, load_profile
+from extensions.modes import MODES
+from extensions.profile import DEFAULT_PLATFORM, available_platforms, load_profile
 
 MESSAGE_MAX = 78  # one line of an 80-column terminal
 DNS_LABEL_MAX = 63
@@ -148,11 +149,14 @@ def resources_error(what: str, request: str, limit: str) -> str:
     return ""
 
 
-def replicas_error(min_replicas: Any, max_replicas: Any | None = None) -> str:
-    """Whole numbers, 0 <= min <= max, max >= 1 (min 0 lets Knative scale the service to zero)."""
+def replicas_error(min_replicas: Any, max_replicas: Any | None = None, mode: str = "knative") -> str:
+    """Whole numbers, 0 <= min <= max, max >= 1; min 0 (scale to zero) only where the deployment mode
+    scales to zero (Knative)."""
     for name, value in (("minimum", min_replicas), ("maximum", max_replicas)):
         if value is not None and not _REPLICAS.fullmatch(str(value).strip()):
             return f"The {name} replica count must be a whole number, e.g. 1"
+    if int(min_replicas) == 0 and mode in MODES and not MODES[mode].scale_to_zero:
+        return f"{MODES[mode].name} mode cannot scale to zero: the minimum is 1 or more"
     if max_replicas is None:
         return ""
     if int(max_replicas) < 1:
@@ -222,10 +226,26 @@ def vault_path_error(vault_secret_path: str) -> str:
     return ""
 
 
-def vault_error(vault: Any, model_storage: str) -> str:
-    """Vault injects S3 credentials; there are none to inject for other storage."""
+def vault_error(vault: Any, model_storage: str, platform: str = DEFAULT_PLATFORM) -> str:
+    """Vault injects S3 credentials, on platforms that run it; there are none to inject for other storage."""
+    if vault and not load_profile(platform).get("vault"):
+        return f"The {platform} platform has no Vault: answer no (false); S3 credentials come from its secret"
     if vault and model_storage != "s3":
         return f"Vault injects S3 credentials: with {model_storage} storage, answer no (false)"
+    return ""
+
+
+_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+
+
+def duration_error(what: str, value: Any, most_seconds: int) -> str:
+    """A duration such as `0s`, `90s`, `5m` or `1h30m`, at most `most_seconds` seconds."""
+    match = _DURATION.fullmatch(str(value).strip())
+    if not str(value).strip() or not match:
+        return f"{what} must be a duration such as 0s, 90s, 5m or 1h"
+    hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    if hours * 3600 + minutes * 60 + seconds > most_seconds:
+        return f"{what} can be at most {most_seconds // 60} minutes"
     return ""
 
 

@@ -1,4 +1,5 @@
-"""What the cluster says about one InferenceService: the object, its predictor pods and their events.
+"""What the cluster says about one InferenceService: the object, its predictor pods and their events,
+and KServe's cluster-wide configuration (the ConfigMap inferenceservice-config).
 
 Read live with the kubernetes Python client (kubeconfig, or the pod's service account), or from a
 snapshot file that `status` and `doctor` record (--record) for the platform team to read (--snapshot).
@@ -22,6 +23,7 @@ from kserve_kit import KitError
 from kserve_kit.service import ISVC_POD_LABEL, Service
 
 ISVC_GROUP, ISVC_VERSION, ISVC_PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
+KSERVE_CONFIG = "inferenceservice-config"  # KServe's ConfigMap, in the namespace KServe runs in
 
 
 class ClusterUnavailable(Exception):
@@ -48,6 +50,8 @@ class Snapshot:
     isvc: dict[str, Any]
     pods: list[client.V1Pod] = field(default_factory=list)
     events: list[client.CoreV1Event] = field(default_factory=list)
+    # KServe's cluster-wide configuration (ConfigMap inferenceservice-config), when it could be read.
+    kserve_config: dict[str, Any] | None = None
 
     def events_for(self, name: str) -> list[client.CoreV1Event]:
         return [event for event in self.events if event.involved_object and event.involved_object.name == name]
@@ -75,7 +79,7 @@ def api_client() -> client.ApiClient:
     return client.ApiClient()
 
 
-def read_live(name: str, namespace: str) -> Snapshot:
+def read_live(name: str, namespace: str, kserve_namespace: str = "kserve") -> Snapshot:
     api = api_client()
     try:
         isvc = client.CustomObjectsApi(api).get_namespaced_custom_object(
@@ -91,7 +95,17 @@ def read_live(name: str, namespace: str) -> Snapshot:
         ]
     except client.ApiException as error:
         raise ClusterUnavailable(f"the API server answered {error.status} {error.reason}: {error.body}") from error
-    return Snapshot(isvc, pods, events)
+    return Snapshot(isvc, pods, events, read_kserve_config(api, kserve_namespace))
+
+
+def read_kserve_config(api: client.ApiClient, namespace: str) -> dict[str, Any] | None:
+    """KServe's ConfigMap as the API returns it, or None where the caller may not read it (owners
+    often may not read the KServe namespace: doctor then says it could not compare)."""
+    try:
+        config_map = client.CoreV1Api(api).read_namespaced_config_map(KSERVE_CONFIG, namespace)
+    except client.ApiException:
+        return None
+    return {"apiVersion": "v1", "kind": "ConfigMap", **api.sanitize_for_serialization(config_map)}
 
 
 def read_snapshot(path: Path) -> Snapshot:
@@ -112,10 +126,16 @@ def read_snapshot(path: Path) -> Snapshot:
     isvcs = [item for item in items if item.get("kind") == "InferenceService"]
     if not isvcs:
         raise ClusterUnavailable(f"snapshot {path} holds no InferenceService")
+    configs = [
+        item
+        for item in items
+        if item.get("kind") == "ConfigMap" and (item.get("metadata") or {}).get("name") == KSERVE_CONFIG
+    ]
     return Snapshot(
         isvcs[0],
         [typed(item, "V1Pod") for item in items if item.get("kind") == "Pod"],
         [typed(item, "CoreV1Event") for item in items if item.get("kind") == "Event"],
+        configs[0] if configs else None,
     )
 
 
@@ -128,7 +148,8 @@ def record_snapshot(snapshot: Snapshot, path: Path) -> None:
         for event in snapshot.events
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
-    document = {"apiVersion": "v1", "kind": "List", "items": [snapshot.isvc, *pods, *events]}
+    config = [snapshot.kserve_config] if snapshot.kserve_config else []
+    document = {"apiVersion": "v1", "kind": "List", "items": [snapshot.isvc, *pods, *events, *config]}
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
@@ -160,7 +181,12 @@ def run_report(command: str, args: argparse.Namespace, report: Report) -> int:
     another service), optionally record it, then report; exit 2 when nothing can be read."""
     subject = subject_of(args.repo, args.name, args.namespace)
     try:
-        snapshot = read_snapshot(args.snapshot) if args.snapshot else read_live(subject.name, subject.namespace)
+        kserve_namespace = (subject.fact("kserve") or {}).get("namespace") or "kserve"
+        snapshot = (
+            read_snapshot(args.snapshot)
+            if args.snapshot
+            else read_live(subject.name, subject.namespace, kserve_namespace)
+        )
     except ClusterUnavailable as error:
         print(f"{command}: cannot read {subject.name} in {subject.namespace}: {error}", file=sys.stderr)
         return 2

@@ -12,11 +12,12 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
+from kserve_kit import kserve_config
 from kserve_kit.cluster import Snapshot, Subject, run_report
 from kserve_kit.cluster import add_arguments as add_cluster_arguments
+from kserve_kit.findings import Finding
 from kserve_kit.policy import registry_of
 from kserve_kit.service import contact
 from kserve_kit.status import KNOWN_ISSUE, assess, conditions, ready_despite_unknown
@@ -28,23 +29,6 @@ PULL_FAILURES = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName"}
 TAG_RESOLUTION = re.compile(r"(?i)(resolv\w* (image|tag)|to digest|unable to fetch image)")
 CONNECTION = re.compile(r"(?i)(connect|timed? ?out|unreachable|connection reset|EndpointConnectionError|no route)")
 RECENT_EVENTS = 5
-
-
-@dataclass(frozen=True)
-class Finding:
-    title: str
-    seen: str
-    fix: str
-    section: str  # guideline section title; the link is built from it
-
-    def render(self, guideline_url: str | None) -> str:
-        docs = f"{guideline_url}#{anchor(self.section)}" if guideline_url else f"guideline: {self.section}"
-        return f"[{self.title}]\n  seen: {self.seen}\n  fix:  {self.fix}\n  docs: {docs}"
-
-
-def anchor(title: str) -> str:
-    """The Markdown heading anchor of a guideline section (GitHub/TechDocs style)."""
-    return re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
 
 
 def _container_states(snapshot: Snapshot, name: str) -> Iterator[tuple[str, Any]]:
@@ -204,6 +188,7 @@ CHECKS: list[Callable[[Snapshot, Subject], Iterator[Finding]]] = [
     image_pull,
     api_unreachable,
     route_status,
+    *kserve_config.CHECKS,
 ]
 
 

@@ -142,6 +142,50 @@ def visibility_label(repo: Repo) -> Iterator[Finding]:
             )
 
 
+DEPLOYMENT_MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
+
+
+def deployment_mode(repo: Repo) -> Iterator[Finding]:
+    """The InferenceService declares its environment's mode, by a name the target KServe release knows
+    (one it does not know is ignored silently and the cluster's default mode applies)."""
+    mode = repo.facts.get("deployment_mode")
+    if not mode:  # a hand-written facts file without it: nothing to hold the manifest to
+        return
+    version, section = (repo.facts.get("kserve") or {}).get("version", "?"), "KServe deployment modes"
+    for name, isvc in repo.of_kind("InferenceService"):
+        value = (isvc.get("metadata", {}).get("annotations") or {}).get(DEPLOYMENT_MODE_ANNOTATION)
+        if value is None:
+            yield Finding(
+                name,
+                f"add the annotation {DEPLOYMENT_MODE_ANNOTATION}: {mode['name']}: without it the cluster's default "
+                f"mode applies, whatever {repo.facts.get('environment')} runs",
+                section,
+            )
+        elif value not in mode["accepted"]:
+            yield Finding(
+                name,
+                f"KServe {version} does not know the deployment mode {value!r} (it would silently use the cluster's "
+                f"default): write {mode['name']}",
+                section,
+            )
+        elif mode["accepted"][value] != mode["mode"]:
+            yield Finding(
+                name,
+                f"{repo.facts.get('environment')} runs {mode['name']} mode, not {value}: write {mode['name']}, or move "
+                'the service with `make update ARGS="--data environment=<env>"`',
+                section,
+            )
+        elif value in mode["deprecated"]:
+            yield Finding(
+                name,
+                f"{value!r} is the deployment mode's old name (KServe 0.16 renamed it): write "
+                f"{mode['deprecated'][value]}. KServe 0.16.0 refuses the new name on an InferenceService created "
+                "with the old one: re-create it there (kserve/kserve#4798)",
+                section,
+                warning=True,
+            )
+
+
 def next_gen_istio_cni(repo: Repo) -> Iterator[Finding]:
     required = repo.policy["required_annotations"]
     if not required:
@@ -295,6 +339,7 @@ RULES: list[Callable[[Repo], Iterator[Finding]]] = [
     python_package_hosts,
     no_start_up_installs,
     visibility_label,
+    deployment_mode,
     next_gen_istio_cni,
     gpu_needs_gpu_image,
     no_credentials,

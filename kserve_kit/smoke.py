@@ -70,14 +70,21 @@ def resolve_target(
     endpoint's Host header: an ingress IP, a port-forward, or a test server."""
     endpoints = service.fact("endpoints")
     if target == "gateway":
+        if not (gateway or endpoints.get("local_gateway")):
+            mode = (service.facts.get("deployment_mode") or {}).get("name", "this deployment mode")
+            raise KitError(
+                f"{service.name} has no local gateway: in {mode} mode in-cluster clients call the predictor's "
+                "Service directly. Use --target internal (from inside the cluster), or --gateway URL --host HOST"
+            )
         url, host = gateway or endpoints["local_gateway"], host or endpoints["gateway_host_header"]
     else:
         url = endpoints.get(target)
     if not url:
+        inside = "--target internal" + (" or --target gateway" if endpoints.get("local_gateway") else "")
         raise KitError(
             f"{service.name} has no {target} endpoint: it is {service.facts.get('visibility')} (guideline "
-            '"External Access": the cluster-local label keeps it off the ingress gateway). Use --target internal '
-            "or --target gateway from inside the cluster"
+            f'"External Access": the cluster-local label keeps it off the ingress gateway). Use {inside} '
+            "from inside the cluster"
         )
     if connect_to:
         host, url = host or urlparse(url).netloc, f"http://{connect_to}"

@@ -52,7 +52,10 @@ def pod_line(pod: Any) -> str:
 def assess(snapshot: Snapshot, subject: Subject) -> Status:
     by_type = conditions(snapshot.isvc)
     ready = by_type.get("Ready", {})
-    details = [f"URL: {(snapshot.isvc.get('status') or {}).get('url', '(none yet)')}"]
+    status = snapshot.isvc.get("status") or {}
+    details = [f"URL: {status.get('url', '(none yet)')}"]
+    if status.get("deploymentMode"):
+        details.append(f"deployment mode: {status['deploymentMode']}")
     details += [
         f"{kind}={condition.get('status')}"
         + (f" ({condition.get('reason')}: {condition.get('message')})" if condition.get("status") != "True" else "")

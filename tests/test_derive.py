@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from extensions.derive import derive
+from extensions.modes import MODES, names_for
+from extensions.profile import available_platforms, environment_facts, load_profile
 
 BASE: dict[str, Any] = {
     "platform": "agora",
@@ -18,13 +22,29 @@ BASE: dict[str, Any] = {
     "vault": False,
     "visibility": "external",
 }
+PLATFORMS = available_platforms()
+
+
+def scaling_answers(platform: str, environment: str) -> dict[str, Any]:
+    """The mode's scaling questions answered with the profile's defaults, as the wizard would."""
+    mode = environment_facts(load_profile(platform), environment)["deployment_mode"]
+    defaults = load_profile(platform)["autoscaling"][mode]
+    answers = {f"{mode}_scale_metric": defaults["metric"], f"{mode}_scale_target": str(defaults["target"])}
+    return answers | ({"knative_scale_down_delay": defaults["scale_down_delay"]} if mode == "knative" else {})
 
 
 def derived(**changes: Any) -> dict[str, Any]:
-    return derive({**BASE, **changes})
+    answers = {**BASE, **changes}
+    if "environment" not in changes and answers["platform"] != BASE["platform"]:
+        answers["environment"] = next(iter(load_profile(answers["platform"])["environments"]))
+    return derive({**scaling_answers(answers["platform"], answers["environment"]), **answers})
 
 
-def test_endpoints_follow_the_guideline_formats() -> None:
+def environments() -> list[tuple[str, str]]:
+    return [(platform, env) for platform in PLATFORMS for env in load_profile(platform)["environments"]]
+
+
+def test_agoras_endpoints_follow_the_guideline_formats() -> None:
     kit = derived()
     # "External Access": <isvc>-predictor-<namespace>-lambda.cityos-dev.woven-planet.tech
     assert kit["external_url"] == "http://pytorch-mnist-predictor-kserve-test-lambda.cityos-dev.woven-planet.tech"
@@ -35,20 +55,55 @@ def test_endpoints_follow_the_guideline_formats() -> None:
     assert derived(visibility="cluster-local")["facts"]["endpoints"]["external"] is None
 
 
-def test_legacy_and_next_gen_gateways_and_annotations() -> None:
-    legacy, next_gen = derived(environment="lab"), derived(environment="lab2")
-    assert legacy["local_gateway_url"] == "http://knative-local-gateway.istio-system.svc.cluster.local"
-    assert next_gen["local_gateway_url"] == "http://knative-local-gateway.knative-serving.svc.cluster.local"
-    assert "serving.kserve.io/storage-initializer-uid" not in legacy["isvc_annotations"]
-    assert next_gen["isvc_annotations"]["serving.kserve.io/storage-initializer-uid"] == "1337"
-    assert legacy["ready_unknown_is_known_issue"] and not next_gen["ready_unknown_is_known_issue"]
-    assert next_gen["workspace_setup"] and not legacy["workspace_setup"]
+@pytest.mark.parametrize(("platform", "environment"), environments())
+def test_each_environments_facts_come_from_its_profile_and_mode(platform: str, environment: str) -> None:
+    profile = load_profile(platform)
+    env = environment_facts(profile, environment)
+    mode = MODES[env["deployment_mode"]]
+    kit = derived(platform=platform, environment=environment)
+    host = profile["external_host"].format(name="pytorch-mnist", namespace="kserve-test", domain=env["domain"])
+    assert kit["external_url"] == f"http://{host}"
+    assert kit["isvc_annotations"]["serving.kserve.io/deploymentMode"] == mode.name_for(env["kserve"]["version"])
+    if mode.local_gateway:
+        assert kit["local_gateway_url"] == f"http://{env['local_gateway']}"
+        assert kit["gateway_host_header"] == "pytorch-mnist-predictor.kserve-test"
+    else:  # Standard mode: in-cluster clients call the predictor's Service
+        assert kit["local_gateway_url"] is None and kit["gateway_host_header"] is None
+    uid = env["storage_initializer_uid"]
+    annotations = kit["isvc_annotations"]
+    assert annotations.get("serving.kserve.io/storage-initializer-uid") == (str(uid) if uid else None)
+    assert kit["ready_unknown_is_known_issue"] == env["ready_unknown_is_known_issue"]
+    assert kit["workspace_setup"] == env["workspace_setup"]
+    labels = derived(platform=platform, environment=environment, visibility="cluster-local")["isvc_labels"]
+    assert labels[mode.visibility_label] == "cluster-local"
+    assert mode.visibility_label not in kit["isvc_labels"]
 
 
-def test_visibility_label_only_when_cluster_local() -> None:
-    assert "networking.knative.dev/visibility" not in derived()["isvc_labels"]
-    labels = derived(visibility="cluster-local")["isvc_labels"]
-    assert labels["networking.knative.dev/visibility"] == "cluster-local"
+def test_the_mode_is_written_as_the_target_kserve_release_spells_it() -> None:
+    # KServe 0.16 renamed the modes; 0.15 knows only the old names (and ignores the new ones).
+    assert MODES["knative"].name_for("0.15.2") == "Serverless" and MODES["knative"].name_for("0.16.0") == "Knative"
+    assert (
+        MODES["standard"].name_for("0.15.2") == "RawDeployment" and MODES["standard"].name_for("0.17.0") == "Standard"
+    )
+    old, new = names_for("0.15.2"), names_for("0.17.0")
+    assert set(old["accepted"]) == {"Serverless", "RawDeployment"} and old["deprecated"] == {}
+    assert new["accepted"]["Knative"] == new["accepted"]["Serverless"] == "knative"
+    assert new["deprecated"] == {"Serverless": "Knative", "RawDeployment": "Standard"}
+
+
+def test_autoscaling_follows_the_mode() -> None:
+    knative = derived(knative_scale_metric="rps", knative_scale_target="50", knative_scale_down_delay="5m")
+    assert knative["scaling"] == {"metric": "rps", "target": 50, "unit": "requests per second per replica"}
+    assert knative["isvc_annotations"]["autoscaling.knative.dev/scale-down-delay"] == "5m"
+    assert "autoscaling.knative.dev/scale-down-delay" not in derived()["isvc_annotations"]  # 0s: Knative's default
+    standard = derived(platform="example-standard", standard_scale_metric="memory", standard_scale_target="60")
+    assert standard["scaling"]["metric"] == "memory" and standard["scaling"]["target"] == 60
+    assert standard["isvc_annotations"]["serving.kserve.io/autoscalerClass"] == "hpa"
+
+
+def test_next_gen_on_agora_needs_the_istio_cni_uid() -> None:
+    uid = load_profile("agora")["generations"]["next-gen"]["storage_initializer_uid"]
+    assert derived(environment="lab2")["isvc_annotations"]["serving.kserve.io/storage-initializer-uid"] == str(uid)
 
 
 def test_vault_only_with_s3_storage() -> None:
@@ -69,7 +124,8 @@ def test_storage_decides_uri_and_model_dir() -> None:
     baked = derived(model_storage="image")
     assert baked["storage_uri"] is None and baked["model_dir"] == "/opt/model"
     # No storage initializer runs for a baked model: the Istio CNI fix for it does not apply.
-    assert derived(model_storage="image", environment="lab2")["required_annotations"] == {}
+    for platform, environment in environments():
+        assert derived(platform=platform, environment=environment, model_storage="image")["required_annotations"] == {}
 
 
 def test_the_kit_version_comes_from_pyproject_and_needs_no_tag() -> None:

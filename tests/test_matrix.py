@@ -44,6 +44,18 @@ def answer_matrix() -> dict[str, dict[str, Any]]:
             answers["storage_uri"] = "pvc://models/service"
         key = "-".join(f"{name}={value}" for name, value in answers.items())
         matrix[key] = answers
+    # Another organisation's profile (Standard mode, Gateway API, no Vault): what differs is the mode
+    # and the profile's facts, not the protocol or the environment, so those are not multiplied again.
+    for runtime, storage, visibility, gpu in itertools.product(
+        ["sklearn", "pytorch", "torchserve"], ["s3", "pvc", "image"], ["external", "cluster-local"], [False, True]
+    ):
+        if gpu and runtime == "sklearn":
+            continue
+        answers = {"platform": "example-standard", "runtime": runtime, "model_storage": storage,
+                   "visibility": visibility, "gpu": gpu, "inference_protocol": "v2"}  # fmt: skip
+        if storage == "pvc":
+            answers["storage_uri"] = "pvc://models/service"
+        matrix["-".join(f"{name}={value}" for name, value in answers.items())] = answers
     return matrix
 
 
@@ -51,8 +63,9 @@ MATRIX = answer_matrix()
 
 
 def test_the_matrix_covers_every_combination() -> None:
-    # sklearn: 3 environments x 4 storage/vault x 2 visibilities x 2 protocols; PyTorch, TorchServe: x 2 for GPU.
-    assert len(MATRIX) == 3 * 4 * 2 * 2 + 2 * (3 * 4 * 2 * 2 * 2)
+    # Agora: sklearn: 3 environments x 4 storage/vault x 2 visibilities x 2 protocols; PyTorch,
+    # TorchServe: x 2 for GPU. Example Standard: 3 storages x 2 visibilities (x 2 for GPU).
+    assert len(MATRIX) == 3 * 4 * 2 * 2 + 2 * (3 * 4 * 2 * 2 * 2) + 3 * 2 + 2 * (3 * 2 * 2)
 
 
 @pytest.fixture(scope="session")
@@ -81,8 +94,9 @@ CHECKOV_VENV = Path(__file__).resolve().parent.parent / ".venv-checkov"
         {},
         {"runtime": "pytorch", "gpu": True, "environment": "lab2", "model_storage": "image"},
         {"runtime": "torchserve", "gpu": True, "environment": "lab2", "model_storage": "image"},
+        {"platform": "example-standard", "runtime": "pytorch"},
     ],
-    ids=["defaults", "pytorch-gpu-next-gen-baked", "torchserve-gpu-next-gen-baked"],
+    ids=["defaults", "pytorch-gpu-next-gen-baked", "torchserve-gpu-next-gen-baked", "example-standard-pytorch"],
 )
 def test_checkov_scan_passes(render: Render, answers: dict[str, Any]) -> None:
     if not (CHECKOV_VENV / "bin" / "checkov").is_file():

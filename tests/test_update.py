@@ -181,6 +181,86 @@ def test_legacy_to_next_gen_update_equals_a_fresh_next_gen_render(kit_repo: Path
     assert model.read_text().endswith("# owner's note\n")  # the owner's code is untouched
 
 
+def move_next_gen_to_standard(kit_repo: Path) -> None:
+    """A kit release in which the platform moves its next-gen clusters to KServe's Standard mode."""
+    profile = kit_repo / "platforms" / "agora.yml"
+    text = profile.read_text()
+    next_gen = text.index("  next-gen:")
+    text = text[:next_gen] + text[next_gen:].replace("deployment_mode: knative", "deployment_mode: standard", 1)
+    text = text.replace("local_gateway: knative-local-gateway.knative-serving.svc.cluster.local", "local_gateway: null")
+    profile.write_text(text)
+    commit_all(kit_repo, "next-gen runs KServe in Standard mode")
+
+
+def own_manifest_with_the_knative_label(service: Path) -> Path:
+    """An owner's own manifest that copied the Knative visibility label."""
+    own = service / "k8s" / "own-route.yaml"
+    own.write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: own-route\n  labels:\n"
+        "    networking.knative.dev/visibility: cluster-local\n"
+    )
+    commit_all(service, "the owner's own manifest")
+    return own
+
+
+def test_a_release_that_moves_the_environment_to_standard_mode_moves_the_service(
+    kit_repo: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    answers = {"environment": "lab2", "visibility": "cluster-local", "knative_scale_target": "25"}
+    service = render(kit_repo, tmp_path / "service", "HEAD", **answers)
+    own = own_manifest_with_the_knative_label(service)
+    move_next_gen_to_standard(kit_repo)
+
+    assert update(service) == 0
+    out = capfd.readouterr().out  # the migration runs in a process of its own
+    assert "deployment mode Knative -> Standard" in out and "MIGRATION-deployment-mode.md" in out
+    assert "no longer asked, so no longer recorded: knative_scale_down_delay" in out
+    isvc = isvc_of(service)
+    assert isvc["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "RawDeployment"  # KServe 0.15
+    assert isvc["metadata"]["labels"]["networking.kserve.io/visibility"] == "cluster-local"
+    assert "networking.knative.dev/visibility" not in isvc["metadata"]["labels"]
+    assert "networking.kserve.io/visibility: cluster-local" in own.read_text()
+    assert isvc["spec"]["predictor"]["scaleMetric"] == "cpu"  # the Standard questions, at their defaults
+    recorded = answers_of(service)
+    assert recorded["standard_scale_target"] == "80" and "knative_scale_target" not in recorded
+    report = (service / "MIGRATION-deployment-mode.md").read_text()
+    assert "kubectl delete inferenceservice iris-classifier -n" in report
+    assert "knative-local-gateway.knative-serving.svc.cluster.local" in report  # the endpoint that went away
+    assert facts_of(service)["endpoints"]["local_gateway"] is None
+
+
+def test_moving_to_an_environment_of_another_mode_equals_a_fresh_render(kit_repo: Path, tmp_path: Path) -> None:
+    move_next_gen_to_standard(kit_repo)
+    service = render(kit_repo, tmp_path / "service", "HEAD", environment="dev")
+    model = service / "iris_classifier" / "model.py"
+    model.write_text(model.read_text() + "\n# owner's note\n")
+    commit_all(service, "owner edits")
+
+    assert update(service, "--data", "environment=lab2") == 0
+
+    fresh = tmp_path / "fresh"
+    run_copy(str(kit_repo), str(fresh), data={"environment": "lab2"}, defaults=True, unsafe=True, vcs_ref="HEAD",
+             quiet=True)  # fmt: skip
+    for path in fresh.rglob("*"):
+        if path.is_file() and path.name not in ("model.py", ".copier-answers.yml"):
+            name = path.relative_to(fresh)
+            assert (service / name).read_text() == path.read_text(), name
+    assert answers_of(service) | {"_commit": None} == answers_of(fresh) | {"_commit": None}
+    assert (service / "MIGRATION-deployment-mode.md").is_file()
+    assert model.read_text().endswith("# owner's note\n")
+
+
+def test_a_standard_mode_environment_refuses_the_knative_only_scale_to_zero(
+    kit_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    service = render(kit_repo, tmp_path / "service", "HEAD", environment="lab2", min_replicas="0")
+    move_next_gen_to_standard(kit_repo)
+
+    assert update(service) == 1  # never a silent min_replicas 1
+    errors = capsys.readouterr().err
+    assert "answer min_replicas: was '0'" in errors and 'make update ARGS="--data key=value"' in errors
+
+
 def test_make_update_refuses_a_dirty_tree_and_a_repo_without_git(
     kit_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -316,9 +396,7 @@ def test_an_answer_the_new_kit_refuses_is_never_dropped_silently(
     service = render(kit_repo, tmp_path / "service", "HEAD", service_name="iris", namespace="a" * 40)
     # The next release's hostname suffix is longer: the recorded namespace no longer fits the budget.
     profile = kit_repo / "platforms" / "agora.yml"
-    profile.write_text(
-        profile.read_text().replace("external_host_suffix: lambda", "external_host_suffix: lambda-external")
-    )
+    profile.write_text(profile.read_text().replace("-lambda.{domain}", "-lambda-external.{domain}"))
     commit_all(kit_repo, "a longer hostname suffix")
 
     assert update(service) == 1

@@ -101,6 +101,20 @@ def test_replicas_are_whole_numbers_in_order() -> None:
     assert validation.replicas_error("0", "0")
 
 
+def test_only_knative_mode_scales_to_zero() -> None:
+    assert validation.replicas_error("0", "3", "knative") == ""
+    assert "Standard mode cannot scale to zero" in validation.replicas_error("0", "3", "standard")
+    assert validation.replicas_error("1", "3", "standard") == ""
+
+
+def test_scale_down_delay_is_a_bounded_duration() -> None:
+    for good in ("0s", "90s", "5m", "1h", "59m30s"):
+        assert validation.duration_error("The delay", good, 3600) == "", good
+    for bad in ("", "5", "five minutes", "-1m", "5 m"):
+        assert "duration such as" in validation.duration_error("The delay", bad, 3600), bad
+    assert "at most 60 minutes" in validation.duration_error("The delay", "1h1s", 3600)
+
+
 def test_storage_uri_matches_the_storage_kind() -> None:
     assert validation.storage_uri_error("s3://bucket/models/iris", "s3") == ""
     assert validation.storage_uri_error("pvc://claim/iris", "pvc") == ""
@@ -133,6 +147,8 @@ def test_answers_that_do_not_apply_are_refused() -> None:
     assert validation.gpu_error(False, "sklearn", ["torchserve"]) == ""
     assert "answer no" in validation.vault_error(True, "pvc")
     assert validation.vault_error(False, "pvc") == ""
+    assert "has no Vault" in validation.vault_error(True, "s3", "example-standard")
+    assert validation.vault_error(False, "s3", "example-standard") == ""
 
 
 @pytest.mark.parametrize(

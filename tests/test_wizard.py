@@ -59,8 +59,12 @@ def test_non_default_answers_and_a_refusal_in_the_wizard(wizard: pexpect.spawn, 
     answer(wizard, "CPU limit")  # its default follows the request: 2, not the usual 1
     answer(wizard, "Memory request", "2Gi")
     answer(wizard, "Memory limit")
+    answer(wizard, "the most requests answered by one model call")
     answer(wizard, "Minimum replicas", "4")
     answer(wizard, "Maximum replicas")
+    answer(wizard, "What Knative's autoscaler keeps at the target")
+    answer(wizard, "Target per replica", "5")
+    answer(wizard, "before Knative removes a replica", "5m")
     answer(wizard, "Where the deployed model comes from")
     answer(wizard, "Model location")
     answer(wizard, "Image repository")
@@ -81,4 +85,7 @@ def test_non_default_answers_and_a_refusal_in_the_wizard(wizard: pexpect.spawn, 
     assert (answers["memory_request"], answers["memory_limit"]) == ("2Gi", "2Gi")
     predictor = load_manifest(service, "inference-service.yaml")["spec"]["predictor"]
     assert (predictor["minReplicas"], predictor["maxReplicas"]) == (4, 4)
+    assert (predictor["scaleMetric"], predictor["scaleTarget"]) == ("concurrency", 5)
+    isvc = load_manifest(service, "inference-service.yaml")["metadata"]
+    assert isvc["annotations"]["autoscaling.knative.dev/scale-down-delay"] == "5m"
     assert predictor["model"]["resources"]["limits"] == {"cpu": "2", "memory": "2Gi"}

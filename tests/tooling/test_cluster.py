@@ -11,39 +11,46 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from extensions.derive import derive
+from extensions.profile import environment_facts, load_profile
 from kserve_kit import doctor, status
 from kserve_kit.__main__ import main
 from kserve_kit.cluster import ClusterUnavailable, Subject, read_live, read_snapshot, record_snapshot
+from kserve_kit.findings import anchor
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cluster"
 NAME, NAMESPACE = "iris-classifier", "kserve-test"
-VAULT = {
-    "role": "iris-classifier",
-    "secret_path": "secret/data/kserve-test/iris-classifier/s3",
-    "service_account": "iris-classifier-vault",
-    "auth_delegator_role": "system:auth-delegator",
+CONFIGS = Path(__file__).parent / "fixtures" / "kserve-config"
+AGORA = load_profile("agora")
+# What Agora requires on next-gen environments (the facts file's policy.required_annotations there).
+NEXT_GEN_ANNOTATIONS = {
+    "serving.kserve.io/storage-initializer-uid": str(AGORA["generations"]["next-gen"]["storage_initializer_uid"])
 }
-# What the platform requires on next-gen environments (the facts file's policy.required_annotations there).
-NEXT_GEN_ANNOTATIONS = {"serving.kserve.io/storage-initializer-uid": "1337"}
 
 
-def subject(generation: str = "legacy", vault: bool = True, storage: str = "s3") -> Subject:
-    required = NEXT_GEN_ANNOTATIONS if generation == "next-gen" and storage != "image" else {}
-    facts: dict[str, Any] = {
-        "generation": generation,
-        "environment": "dev" if generation == "legacy" else "lab2",
-        "ready_unknown_is_known_issue": generation == "legacy",
-        "storage": storage,
+def environment_of(platform: str, generation: str) -> str:
+    """The profile's first environment of that generation (its only one, if it has one generation)."""
+    environments = load_profile(platform)["environments"]
+    return next(
+        (env for env, facts in environments.items() if facts["generation"] == generation), next(iter(environments))
+    )
+
+
+def subject(generation: str = "legacy", vault: bool = True, storage: str = "s3", platform: str = "agora") -> Subject:
+    """The facts a service rendered with these answers has (extensions/derive.py, the profile's values)."""
+    environment = environment_of(platform, generation)
+    mode = environment_facts(load_profile(platform), environment)["deployment_mode"]
+    defaults = load_profile(platform)["autoscaling"][mode]
+    answers: dict[str, Any] = {
+        "platform": platform, "environment": environment, "service_name": NAME, "namespace": NAMESPACE,
+        "owner": "ml-team", "runtime": "sklearn", "visibility": "external", "model_storage": storage,
         "storage_uri": {"s3": "s3://models/iris", "pvc": "pvc://models/iris", "image": None}[storage],
-        "vault": VAULT if vault and storage == "s3" else None,
-        "guideline": {"url": "https://guide", "contacts": {"devrel": "the DevRel team", "infra": "the Infra team"}},
-        "policy": {
-            "required_annotations": required,
-            "allowed_registries": ["docker.io", "ghcr.io"],
-            "allowed_python_hosts": ["pypi.org"],
-        },
-    }
-    return Subject(NAME, NAMESPACE, facts)
+        "vault": vault and storage == "s3", "vault_role": NAME,
+        "vault_secret_path": f"secret/data/{NAMESPACE}/{NAME}/s3",
+        f"{mode}_scale_metric": defaults["metric"], f"{mode}_scale_target": str(defaults["target"]),
+        "knative_scale_down_delay": "0s",
+    }  # fmt: skip
+    return Subject(NAME, NAMESPACE, derive(answers)["facts"])
 
 
 def fixture(mode: str) -> Path:
@@ -62,7 +69,7 @@ def test_fixtures_follow_the_real_object_schemas(path: Path) -> None:
                     **serializer.sanitize_for_serialization(typed)} == item  # fmt: skip
     snapshot = read_snapshot(path)
     assert snapshot.isvc["kind"] == "InferenceService"
-    assert len(snapshot.pods) + len(snapshot.events) == len(items) - 1
+    assert len(snapshot.pods) + len(snapshot.events) + bool(snapshot.kserve_config) == len(items) - 1
 
 
 def test_status_healthy() -> None:
@@ -135,7 +142,7 @@ def test_doctor_does_not_expect_vault_when_the_service_has_none() -> None:
 def test_doctor_links_the_guideline_section() -> None:
     finding = doctor.diagnose(read_snapshot(fixture("storage-initializer-istio-cni")), subject("next-gen"))[0]
     assert finding.render("https://guide").endswith("docs: https://guide#fix-incompatibility-with-istio-cni")
-    known_issue = doctor.anchor(status.KNOWN_ISSUE)
+    known_issue = anchor(status.KNOWN_ISSUE)
     assert known_issue == "incorrect-status-unknown-of-inferenceservice-resources-on-the-legacy-environments-lab--dev"
 
 
@@ -218,3 +225,84 @@ def test_no_cluster_is_a_clear_error(
     err = capsys.readouterr().err
     assert "cannot read iris-classifier in kserve-test: no cluster to read: no kubeconfig (set KUBECONFIG" in err
     assert "SNAPSHOT=<file>" in err and "Service host/port" not in err  # the fix, not the client's internals
+
+
+# ---------------------------------------------------------------- KServe's cluster configuration
+
+
+def with_config(mode: str, config: str, **ingress: Any) -> Any:
+    """A snapshot of `mode` with KServe's ConfigMap `config` (fixtures/kserve-config), its ingress
+    settings changed as given."""
+    snapshot = read_snapshot(fixture(mode))
+    snapshot.kserve_config = json.loads((CONFIGS / f"{config}.json").read_text())
+    data = snapshot.kserve_config["data"]
+    data["ingress"] = json.dumps({**json.loads(data["ingress"]), **ingress})
+    return snapshot
+
+
+def titles(snapshot: Any, subject: Subject) -> list[str]:
+    return [finding.title for finding in doctor.diagnose(snapshot, subject)]
+
+
+@pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.json")), ids=lambda path: path.stem)
+def test_config_fixtures_are_kserve_configmaps_with_their_source(path: Path) -> None:
+    config = client.ApiClient().deserialize(path.read_text(), "V1ConfigMap", "application/json")
+    assert config.metadata.name == "inferenceservice-config" and config.metadata.namespace == "kserve"
+    assert "kserve/kserve" in config.metadata.annotations["kserve-template/fixture-source"]
+    for key in ("deploy", "ingress", "storageInitializer"):
+        assert isinstance(json.loads(config.data[key]), dict), key
+
+
+def test_agoras_gateway_is_compared_with_the_clusters() -> None:
+    # KServe's shipped defaults name Knative's ingress gateway; Agora publishes on its own.
+    shipped = with_config("healthy", "kserve-defaults")
+    [finding] = doctor.diagnose(shipped, subject())
+    assert finding.title == "external traffic comes through another gateway"
+    assert "knative-serving/knative-ingress-gateway" in finding.seen and AGORA["ingress_gateway"] in finding.seen
+    assert (
+        doctor.diagnose(with_config("healthy", "kserve-defaults", ingressGateway=AGORA["ingress_gateway"]), subject())
+        == []
+    )
+
+
+def test_a_standard_mode_service_is_checked_against_its_gateway_api_cluster() -> None:
+    example = subject(platform="example-standard", vault=False)
+    domain = load_profile("example-standard")["environments"]["staging"]["domain"]
+    # As installed, ingressDomain is KServe's example.com: the service would be published elsewhere.
+    [finding] = doctor.diagnose(with_config("healthy", "standard-gateway-api"), example)
+    assert finding.title == "the cluster publishes the service under another host"
+    assert "iris-classifier-kserve-test.example.com" in finding.seen and "ENDPOINT=http://" in finding.fix
+    assert doctor.diagnose(with_config("healthy", "standard-gateway-api", ingressDomain=domain), example) == []
+
+
+def test_a_standard_mode_service_on_a_knative_configured_cluster() -> None:
+    found = titles(with_config("healthy", "kserve-defaults"), subject(platform="example-standard", vault=False))
+    assert "the cluster's default deployment mode is not this service's" in found
+    assert "the cluster routes external traffic differently" in found  # Ingress objects, not the Gateway API
+    assert "the predictor's Service is headless" in found  # serviceClusterIPNone: port 80 goes nowhere
+
+
+def test_a_service_deployed_in_another_mode_must_be_re_created() -> None:
+    snapshot = read_snapshot(fixture("healthy"))
+    snapshot.isvc["status"]["deploymentMode"] = "Knative"  # how KServe >= 0.16 records a Knative service
+    assert doctor.diagnose(snapshot, subject()) == []  # Serverless and Knative are one mode
+    [finding] = doctor.diagnose(snapshot, subject(platform="example-standard", vault=False))
+    assert finding.title == "deployed in another deployment mode"
+    assert f"kubectl delete inferenceservice {NAME} -n {NAMESPACE}" in finding.fix
+    assert "deployment mode: Knative" in status.assess(snapshot, subject()).details
+
+
+def test_a_storage_initializer_image_from_a_registry_not_allowed() -> None:
+    snapshot = with_config("healthy", "kserve-defaults", ingressGateway=AGORA["ingress_gateway"])
+    data = snapshot.kserve_config["data"]
+    data["storageInitializer"] = json.dumps(
+        {**json.loads(data["storageInitializer"]), "image": "registry.internal/si:1"}
+    )
+    [finding] = doctor.diagnose(snapshot, subject())
+    assert finding.title == "the storage initializer's image is on a registry the platform does not allow"
+
+
+def test_the_kserve_config_is_recorded_and_read_back(tmp_path: Path) -> None:
+    original = with_config("healthy", "kserve-defaults")
+    record_snapshot(original, tmp_path / "snapshot.json")
+    assert read_snapshot(tmp_path / "snapshot.json").kserve_config == original.kserve_config

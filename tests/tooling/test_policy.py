@@ -98,6 +98,33 @@ def test_rule_visibility_label(copy: Path) -> None:
     assert label in finding.message and finding.section == "External Access"
 
 
+def set_mode(copy: Path, value: str | None) -> None:
+    def change(docs: list[dict[str, Any]]) -> None:
+        annotations = docs[0]["metadata"]["annotations"]
+        annotations.pop("serving.kserve.io/deploymentMode", None)
+        if value is not None:
+            annotations["serving.kserve.io/deploymentMode"] = value
+
+    edit_yaml(copy / "k8s" / "inference-service.yaml", change)
+
+
+def test_rule_deployment_mode(copy: Path, render: Render, tmp_path: Path) -> None:
+    # Agora's KServe 0.15.2 knows only the old names: "Knative" would be ignored, silently.
+    for value, expected in ((None, "add the annotation serving.kserve.io/deploymentMode: Serverless"),
+                            ("Knative", "KServe 0.15.2 does not know the deployment mode 'Knative'"),
+                            ("RawDeployment", "dev runs Serverless mode, not RawDeployment")):  # fmt: skip
+        set_mode(copy, value)
+        [finding] = findings(copy, policy.deployment_mode)
+        assert expected in finding.message and not finding.warning, finding.message
+    # A KServe 0.17 platform: the old name of its own mode is a warning naming the new one.
+    example = tmp_path / "example"
+    shutil.copytree(render(platform="example-standard", environment="staging", vault=False), example)
+    assert findings(example, policy.deployment_mode) == []
+    set_mode(example, "RawDeployment")
+    [finding] = findings(example, policy.deployment_mode)
+    assert finding.warning and "write Standard" in finding.message
+
+
 def test_rule_next_gen_istio_cni(copy: Path) -> None:
     facts = facts_of(copy)
     facts["policy"]["required_annotations"] = {"serving.kserve.io/storage-initializer-uid": "1337"}

@@ -87,6 +87,16 @@ def test_gateway_address_follows_the_environment(render) -> None:
         assert target.host_header == "iris-classifier-predictor.kserve-test"
 
 
+def test_a_standard_mode_service_has_no_local_gateway(render, capsys) -> None:
+    service_dir = render(platform="example-standard", visibility="cluster-local")
+    assert smoke(service_dir, "--target", "gateway") == 2
+    error = capsys.readouterr().err
+    assert "has no local gateway: in Standard mode in-cluster clients call the predictor's Service" in error
+    assert smoke(service_dir, "--target", "external") == 2
+    error = capsys.readouterr().err
+    assert "Use --target internal from inside the cluster" in error and "--target gateway" not in error
+
+
 def test_unreachable_service_fails_within_the_timeout(service: Service) -> None:
     client = SmokeClient(Target("http://127.0.0.1:9"), service, "v1", timeout_s=0.5)
     with pytest.raises(SmokeFailure, match="not ready after 1 s"):
