@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from extensions.modes import DEPLOYMENT_MODE_ANNOTATION, MODES, SCALE_TARGETS, names_for
+from extensions.monitoring import SERVERS, alert_rules, dashboard, scrape_annotations
 from extensions.profile import environment_facts, external_host, load_profile
 from extensions.runtimes import RUNTIMES, TORCH, TORCH_CPU_INDEX
 
@@ -121,12 +122,16 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
     required_annotations = {}
     if env["storage_initializer_uid"] is not None and storage_initializer:
         required_annotations[STORAGE_INITIALIZER_UID_ANNOTATION] = str(env["storage_initializer_uid"])
+    monitored = bool(answers.get("monitoring"))
+    metrics_port = SERVERS[runtime.server].port or HTTP_PORT
+    isvc_scrape, pod_scrape = scrape_annotations(mode, metrics_port) if monitored else ({}, {})
     # The kit version changes every release: first, away from the end where owners add their own.
     annotations = {
         KIT_VERSION_ANNOTATION: version,
         DEPLOYMENT_MODE_ANNOTATION: mode_name,
         **required_annotations,
         **autoscaling_annotations(env["deployment_mode"], answers),
+        **isvc_scrape,
     }
     # In-cluster: the predictor's name, through Knative's local gateway in Knative mode; in Standard
     # mode its Service (port 80) directly: there is no local gateway.
@@ -179,6 +184,8 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         "storage": storage,
         "storage_uri": answers.get("storage_uri") if storage_initializer else None,
         "endpoints": endpoints,
+        # Where the server's Prometheus metrics are (null: not scraped).
+        "metrics": {"port": metrics_port, "path": "/metrics"} if monitored else None,
         "ready_unknown_is_known_issue": env["ready_unknown_is_known_issue"],
         "vault": vault_facts,
         "guideline": {"title": profile["guideline"], "url": profile["guideline_url"], "contacts": profile["contacts"]},
@@ -235,7 +242,16 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         "artifact_dirs": " and ".join(f"{local}/" for local in runtime.artifacts.values()),
         "model_dir": model_dir,
         "vault": vault_facts,
-        "pod_annotations": vault_annotations(answers) if vault else {},
+        "pod_annotations": {**(vault_annotations(answers) if vault else {}), **pod_scrape},
+        "metrics_port": metrics_port,
+        "monitoring": {
+            # The profile's `rule_labels`: what the platform's Prometheus selects PrometheusRules by.
+            "labels": {**common_labels, "team": answers["owner"], **(profile["monitoring"].get("rule_labels") or {})},
+            "rules": alert_rules(runtime.server, answers, int(profile["monitoring"]["restarts"])),
+            "dashboard": dashboard(runtime.server, answers),
+        }
+        if monitored
+        else None,
         "gpu_resource": profile["gpu"]["resource"] if gpu else None,
         "gpu_count": 1 if gpu else 0,
         "node_selector": profile["gpu"]["node_selector"] if gpu else {},

@@ -32,6 +32,10 @@ class DeploymentMode:
     scale_metrics: tuple[str, ...]  # `scaleMetric` values the mode's autoscaler takes (SCALE_TARGETS)
     scale_to_zero: bool  # whether minReplicas 0 scales the predictor to zero
     autoscaler_class: str | None  # the `serving.kserve.io/autoscalerClass` annotation, where it applies
+    # Knative's queue-proxy sidecar in front of the server: KServe points Prometheus at it and can
+    # merge the server's metrics into its own (metric aggregation); without it, the pod is scraped directly.
+    queue_proxy: bool
+    canary_traffic: bool  # `canaryTrafficPercent` splits traffic between revisions (make canary)
 
     def name_for(self, kserve_version: str) -> str:
         """The mode's name as the target KServe release spells it."""
@@ -48,6 +52,8 @@ MODES: dict[str, DeploymentMode] = {
         scale_metrics=("concurrency", "rps"),
         scale_to_zero=True,
         autoscaler_class=None,  # Knative's own autoscaler (KPA)
+        queue_proxy=True,
+        canary_traffic=True,
     ),
     "standard": DeploymentMode(
         name="Standard",
@@ -58,6 +64,8 @@ MODES: dict[str, DeploymentMode] = {
         scale_metrics=("cpu", "memory"),
         scale_to_zero=False,  # KServe runs at least one replica (minReplicas 0 is taken as 1)
         autoscaler_class="hpa",
+        queue_proxy=False,
+        canary_traffic=False,  # a Deployment rollout; KServe 0.20's spec.canary is not supported yet
     ),
 }
 # What `scaleTarget` counts for each `scaleMetric`.

@@ -36,6 +36,14 @@ COMMANDS = {
         "container", "build the image (Docker, or podman without a Docker engine)", "add_image_arguments", "run_image"
     ),  # fmt: skip
     "container-smoke": Command("container", "run the image as its ServingRuntime would and smoke-test it"),
+    "canary": Command(
+        "rollout",
+        "deploy k8s/ as a canary taking --percent of the traffic (Knative mode)",
+        "add_canary_arguments",
+        "run_canary",
+    ),  # fmt: skip
+    "promote": Command("rollout", "send all traffic to the canary", run="run_promote"),
+    "rollback": Command("rollout", "send all traffic back to the previous revision", run="run_rollback"),
     "predictor-pod": Command("predictor", "the predictor pod the cluster runs, as YAML (for scanners)"),
     "update": Command(
         "update",

@@ -56,6 +56,7 @@ class Launch:
     command: list[str]
     env: dict[str, str]
     bind: str  # the address the server listens on, for the user
+    metrics_port: int  # where it serves Prometheus metrics (/metrics)
 
 
 class Launcher(Protocol):
@@ -73,7 +74,7 @@ class KServeLauncher:
         command = [sys.executable, "-m", str(service.fact("package")), *args]
         command += [f"{option}={value}" for option, value in overrides.items()]
         # KServe's server binds every interface and has no option to change it.
-        return Launch(command, dict(os.environ), f"0.0.0.0:{port}")
+        return Launch(command, dict(os.environ), f"0.0.0.0:{port}", metrics_port=port)
 
     def stop(self, process: subprocess.Popen[bytes], workdir: Path) -> None:
         process.terminate()
@@ -109,6 +110,7 @@ class LocalServer:
         self.workdir = Path(tempfile.mkdtemp(prefix=f"kserve-kit-{service.name}-"))
         self.log_path = self.workdir / "server.log"
         self.bind = ""
+        self.metrics_url = ""
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, log: IO[bytes] | None = None) -> None:
@@ -117,6 +119,7 @@ class LocalServer:
         model_dir = self.model_dir or model_dir_for(self.service, self.workdir)
         launch = self.launcher.launch(self.service, model_dir, self.port, self.workdir)
         self.bind = launch.bind
+        self.metrics_url = f"http://127.0.0.1:{launch.metrics_port}/metrics"
         with self.log_path.open("wb") as log_file:
             # A session of its own: Ctrl-C in the terminal reaches only kserve-kit, which stops the server
             # as the cluster would (TorchServe's launcher printed a traceback when it got the SIGINT too).

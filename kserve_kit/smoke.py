@@ -5,6 +5,7 @@ access path of the guideline.
     kserve-kit smoke --target external        # guideline "External Access"
     kserve-kit smoke --target internal        # "Internal Access", from inside the cluster
     kserve-kit smoke --target gateway         # local gateway + Host header ("Internal Access")
+    kserve-kit smoke --target internal --canary  # the canary revision alone (`make canary`)
     kserve-kit smoke --url http://host:port   # any base URL
     kserve-kit smoke --target external --connect-to 10.0.0.5:80   # via an address, same Host
 
@@ -33,6 +34,7 @@ from urllib.parse import urlparse
 import httpx
 
 from kserve_kit import KitError
+from kserve_kit.histogram import chart, write_page
 from kserve_kit.service import SAMPLE_FILE, Service
 
 # How each model server reports a model ready, per protocol. KServe's Python server has per-model
@@ -63,7 +65,12 @@ class Target:
 
 
 def resolve_target(
-    service: Service, target: str, gateway: str | None = None, host: str | None = None, connect_to: str | None = None
+    service: Service,
+    target: str,
+    gateway: str | None = None,
+    host: str | None = None,
+    connect_to: str | None = None,
+    canary: bool = False,
 ) -> Target:
     """The guideline's endpoint for `target`; the gateway address and Host can be overridden, and
     `connect_to` (HOST:PORT, like curl's --connect-to) sends the requests elsewhere while keeping the
@@ -86,9 +93,23 @@ def resolve_target(
             f'"External Access": the cluster-local label keeps it off the ingress gateway). Use {inside} '
             "from inside the cluster"
         )
+    if canary:
+        host, url = canary_address(service, host, url)
     if connect_to:
         host, url = host or urlparse(url).netloc, f"http://{connect_to}"
     return Target(url, host)
+
+
+def canary_address(service: Service, host: str | None, url: str) -> tuple[str | None, str]:
+    """The canary revision's address: KServe tags it `latest` (tag routing, which `make canary` turns
+    on), and Knative serves a tag at `latest-<host>`."""
+    mode = (service.facts.get("deployment_mode") or {}).get("mode", "knative")
+    if mode != "knative":
+        raise KitError(f"{service.name} runs in {mode} mode: only Knative mode has canary revisions to smoke-test")
+    if host:
+        return f"latest-{host}", url
+    parsed = urlparse(url)
+    return None, parsed._replace(netloc=f"latest-{parsed.netloc}").geturl()
 
 
 @dataclass(frozen=True)
@@ -245,12 +266,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gateway", help="gateway base URL for --target gateway (default: from the facts file)")
     parser.add_argument("--host", help="Host header to send (default for --target gateway: from the facts file)")
     parser.add_argument("--connect-to", metavar="HOST:PORT", help="send to this address, keeping the target's Host")
+    parser.add_argument("--canary", action="store_true", help="check the canary revision alone (its `latest-` tag)")
     parser.add_argument("--protocol", choices=["v1", "v2"], help="check only this protocol (default: each declared)")
     parser.add_argument("--sample", type=Path, help=f"request file (default: the repo's {SAMPLE_FILE})")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for readiness")
     parser.add_argument("--requests", type=int, default=1, help="predictions to send (latency report)")
     parser.add_argument("--concurrency", type=int, default=1, help="threads sending them")
     parser.add_argument("--json", action="store_true", help="print each latency report as JSON")
+    parser.add_argument(
+        "--histogram", type=Path, metavar="FILE", help="write a latency histogram (.md: a TechDocs page; else HTML)"
+    )
     parser.add_argument("--max-p95-ms", type=float, help="fail when p95 latency exceeds this")
     parser.add_argument("--max-p99-ms", type=float, help="fail when p99 latency exceeds this")
 
@@ -289,11 +314,12 @@ def ensure_resolves(target: Target, kind: str) -> None:
 def smoke(service: Service, target: Target, args: argparse.Namespace) -> list[str]:
     """Check every protocol at `target`; the lines of the report (raises SmokeFailure on the first failure)."""
     sample = Sample.load(args.sample or service.sample_path)
-    lines = []
+    lines, charts = [], []
     for protocol in [args.protocol] if args.protocol else service.protocols:
         client = SmokeClient(target, service, protocol)
         check_answers(client, sample, args.timeout)
-        summary = run_load(client, sample, args.requests, args.concurrency).summary()
+        report = run_load(client, sample, args.requests, args.concurrency)
+        summary = report.summary()
         if args.json:
             print(json.dumps({"protocol": protocol, **summary}))
         line = f"{protocol}: ready, {sample.path.name} predicted as expected, a malformed request refused"
@@ -302,19 +328,28 @@ def smoke(service: Service, target: Target, args: argparse.Namespace) -> list[st
             line += f"; {summary['requests']} predictions at concurrency {args.concurrency}: p50 {p50}, p95 {p95}, "
             line += f"p99 {p99}, {summary['requests_per_s']} requests/s"
         lines.append(line)
+        if args.histogram:
+            marks = {name: float(summary[f"{name}_ms"]) for name in ("p50", "p95", "p99")}
+            charts.append(chart(f"{protocol}: {args.requests} predictions at concurrency {args.concurrency}",
+                                report.latencies_ms, marks))  # fmt: skip
         for name, limit in (("p95", args.max_p95_ms), ("p99", args.max_p99_ms)):
             value = summary[f"{name}_ms"]
             if limit is not None and value > limit:
                 raise SmokeFailure(f"{protocol}: {name} latency {value:.1f} ms exceeds --max-{name}-ms {limit}")
+    if args.histogram:
+        write_page(args.histogram, service.name, target.describe(), charts, lines)
+        lines.append(f"latency histogram: {args.histogram}")
     return lines
 
 
 def run(args: argparse.Namespace) -> int:
     service = Service.load(args.repo)
+    if args.histogram and args.requests < 20:
+        raise KitError("--histogram needs a load to draw: add --requests 200 (and --concurrency to taste)")
     if args.url:
         where = nullcontext(Target(args.url, args.host))
     elif args.target:
-        where = nullcontext(resolve_target(service, args.target, args.gateway, args.host, args.connect_to))
+        where = nullcontext(resolve_target(service, args.target, args.gateway, args.host, args.connect_to, args.canary))
     else:
         where = _local_server(service)
     described = "the local server"

@@ -49,6 +49,33 @@ def pod_line(pod: Any) -> str:
     return f"pod {pod.metadata.name}: {pod.status.phase}, {ready}/{len(statuses)} containers ready, {restarts} restarts"
 
 
+def traffic(isvc: dict[str, Any]) -> tuple[list[str], str | None]:
+    """The predictor's traffic split, one line per revision, while a canary runs (Knative mode); and
+    what is wrong when the canary's revision is not ready (the previous one still serves)."""
+    predictor = ((isvc.get("status") or {}).get("components") or {}).get("predictor") or {}
+    targets = [target for target in predictor.get("traffic") or [] if target.get("percent")]
+    canary = ((isvc.get("spec") or {}).get("predictor") or {}).get("canaryTrafficPercent")
+    if canary is None and len(targets) < 2:
+        return [], None
+    created, ready = predictor.get("latestCreatedRevision"), predictor.get("latestReadyRevision")
+    lines = []
+    for target in targets:
+        revision = target.get("revisionName") or (created if target.get("latestRevision") else "?")
+        role = "canary (latest)" if target.get("latestRevision") else "previous"
+        if target.get("latestRevision") and created != ready:  # Knative sends "latest" to the newest READY one
+            role = f"latest ready, as the canary {created} is not"
+        state = "ready" if revision == ready or not target.get("latestRevision") else "NOT READY"
+        tag = f", tag {target['tag']}: {target['url']}" if target.get("tag") and target.get("url") else ""
+        lines.append(f"traffic: {target['percent']}% -> {role} {revision} ({state}{tag})")
+    problem = None
+    if canary is not None and created and created != ready:
+        problem = (
+            f"CANARY NOT READY: revision {created} is not ready ({ready or 'no revision'} serves); `make doctor`, "
+            "then `make rollback` or fix and `make canary` again"
+        )
+    return lines or [f"traffic: canary at {canary}%, no split reported yet"], problem
+
+
 def assess(snapshot: Snapshot, subject: Subject) -> Status:
     by_type = conditions(snapshot.isvc)
     ready = by_type.get("Ready", {})
@@ -61,7 +88,11 @@ def assess(snapshot: Snapshot, subject: Subject) -> Status:
         + (f" ({condition.get('reason')}: {condition.get('message')})" if condition.get("status") != "True" else "")
         for kind, condition in sorted(by_type.items())
     ]
+    split, canary_problem = traffic(snapshot.isvc)
+    details += split
     details += [pod_line(pod) for pod in snapshot.pods] or ["no predictor pods (scaled to zero, or not created)"]
+    if canary_problem:
+        return Status(False, canary_problem, details)
     if ready.get("status") == "True":
         return Status(True, "READY", details)
     if ready_despite_unknown(snapshot, subject):

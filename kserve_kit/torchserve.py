@@ -31,7 +31,7 @@ class TorchServeLauncher:
     """The ServingRuntime's `torchserve` command and args, with addresses and ports moved by TS_* variables."""
 
     def launch(self, service: Service, model_dir: Path, port: int, workdir: Path) -> Launch:
-        tmp, logs = workdir / "tmp", workdir / "logs"
+        tmp, logs, metrics_port = workdir / "tmp", workdir / "logs", free_port()
         tmp.mkdir()
         logs.mkdir()
         environment = {
@@ -42,13 +42,13 @@ class TorchServeLauncher:
             "METRICS_LOCATION": str(logs),
             "TS_INFERENCE_ADDRESS": f"http://127.0.0.1:{port}",
             "TS_MANAGEMENT_ADDRESS": f"http://127.0.0.1:{free_port()}",
-            "TS_METRICS_ADDRESS": f"http://127.0.0.1:{free_port()}",
+            "TS_METRICS_ADDRESS": f"http://127.0.0.1:{metrics_port}",
             "TS_GRPC_INFERENCE_PORT": str(free_port()),
             "TS_GRPC_MANAGEMENT_PORT": str(free_port()),
             "TS_INITIAL_WORKER_PORT": str(free_port()),
         }
         command = [_tool("torchserve"), *service.runtime_args(str(model_dir)), "--ncs"]
-        return Launch(command, environment, f"127.0.0.1:{port}")
+        return Launch(command, environment, f"127.0.0.1:{port}", metrics_port)
 
     def stop(self, process: subprocess.Popen[bytes], workdir: Path) -> None:
         subprocess.run(

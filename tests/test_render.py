@@ -198,8 +198,8 @@ def test_runtime_files_are_exactly_the_runtimes_own(repo: Path) -> None:
 def test_the_repo_is_thin(repo: Path) -> None:
     """The owner's code and glue; the platform tooling is kserve-kit, pinned, not copied in."""
     lines = sum(len(path.read_text(encoding="utf-8").splitlines()) for path in repo.rglob("*.py"))
-    # docs/rendered-repo.md: about 620 lines for scikit-learn, about 660 for PyTorch (its network too).
-    assert lines <= (700 if answers_of(repo)["runtime"] == "pytorch" else 650), lines
+    # docs/rendered-repo.md: about 680 lines for scikit-learn, about 720 for PyTorch (its network too).
+    assert lines <= (750 if answers_of(repo)["runtime"] == "pytorch" else 700), lines
     pyproject = (repo / "pyproject.toml").read_text(encoding="utf-8")
     assert f'"kserve-kit=={facts_of(repo)["kit_version"]}"' in pyproject
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pexpect
 import pytest
+import yaml
 
 from tests.conftest import KIT_ROOT, answers_of, load_manifest
 
@@ -72,6 +73,9 @@ def test_non_default_answers_and_a_refusal_in_the_wizard(wizard: pexpect.spawn, 
     answer(wizard, "Vault Kubernetes-auth role")
     answer(wizard, "Vault KV path")
     answer(wizard, "Who can reach the service")
+    answer(wizard, "Prometheus scraping of the server's metrics")
+    answer(wizard, "Alert when latency stays above", "800")
+    answer(wizard, "Alert when more than this percentage")
     wizard.expect(pexpect.EOF, timeout=120)
     output = screen(wizard)
     assert "Traceback" not in output, output[-3000:]
@@ -88,4 +92,6 @@ def test_non_default_answers_and_a_refusal_in_the_wizard(wizard: pexpect.spawn, 
     assert (predictor["scaleMetric"], predictor["scaleTarget"]) == ("concurrency", 5)
     isvc = load_manifest(service, "inference-service.yaml")["metadata"]
     assert isvc["annotations"]["autoscaling.knative.dev/scale-down-delay"] == "5m"
+    rules = yaml.safe_load((service / "monitoring" / "prometheus-rule.yaml").read_text(encoding="utf-8"))
+    assert "> 0.8" in rules["spec"]["groups"][0]["rules"][1]["expr"]  # the latency threshold, in seconds
     assert predictor["model"]["resources"]["limits"] == {"cpu": "2", "memory": "2Gi"}

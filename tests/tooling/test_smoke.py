@@ -4,6 +4,7 @@ row_sum), by every access path of the guideline, with one verdict printed last."
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import socket
 import subprocess
@@ -189,3 +190,26 @@ def test_a_cluster_only_address_fails_at_once_with_what_to_do(service_dir: Path,
     err = capsys.readouterr().err
     assert "row-sum-predictor.team-a.svc.cluster.local does not resolve from this machine" in err, err
     assert "resolves only inside the cluster" in err and "--connect-to" in err
+
+
+def test_a_load_draws_its_latency_histogram(service_dir: Path, tmp_path: Path, capsys) -> None:
+    page = tmp_path / "docs" / "latency.md"
+    assert smoke(service_dir, "--requests", "40", "--concurrency", "2", "--histogram", str(page)) == 0
+    assert f"latency histogram: {page}" in capsys.readouterr().out
+    text = page.read_text()
+    assert text.startswith("# Latency of row-sum\n")
+    charts = re.findall(r"<svg .*?</svg>", text, re.S)
+    assert len(charts) == len(Service.load(service_dir).protocols)
+    for svg in charts:  # every prediction is in one bar, and the percentiles are marked
+        counts = [int(count) for count in re.findall(r"<title>(\d+) requests", svg)]
+        assert sum(counts) == 40 and len(counts) == 24
+        assert all(f">{name} " in svg for name in ("p50", "p95", "p99"))
+    html_page = tmp_path / "latency.html"
+    assert smoke(service_dir, "--requests", "20", "--histogram", str(html_page)) == 0
+    assert html_page.read_text().startswith("<!doctype html>")
+
+
+def test_a_histogram_needs_a_load(service_dir: Path, tmp_path: Path, capsys) -> None:
+    assert smoke(service_dir, "--histogram", str(tmp_path / "latency.md")) == 2
+    assert "--histogram needs a load to draw: add --requests 200" in capsys.readouterr().err
+    assert not (tmp_path / "latency.md").exists()

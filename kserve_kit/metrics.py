@@ -1,0 +1,79 @@
+"""Do the service's alerts and dashboard ask for what its server exports?
+
+A query on a metric or label the server does not export is silent in Prometheus: the alert never
+fires and the panel stays empty. `unexported` compares every selector in `monitoring/` (the
+PrometheusRule's expressions, the Grafana dashboard's targets) with a scrape of the server's real
+`/metrics`, taken after some traffic; the repo's own tests run it against the local server.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+# Metrics of kube-state-metrics (pods, restarts): the cluster's, never the server's.
+CLUSTER_METRIC_PREFIXES = ("kube_",)
+_SELECTOR = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}")
+_LABEL = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)")
+_GROUPING = re.compile(r"\b(?:by|without)\s*\(([^)]*)\)")
+# The text exposition format: `name{label="value",...} value`; a label value may hold any character.
+_SAMPLE = re.compile(r'^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>(?:[^"}]|"(?:[^"\\]|\\.)*")*)\})?\s')
+_EXPORTED_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="')
+
+
+def monitoring_queries(root: Path) -> list[str]:
+    """Every PromQL expression in the repo's monitoring/ (alert rules and dashboard panels)."""
+    rule_file, dashboard_file = (
+        root / "monitoring" / "prometheus-rule.yaml",
+        root / "monitoring" / "grafana-dashboard.json",
+    )
+    rules = yaml.safe_load(rule_file.read_text(encoding="utf-8"))
+    dashboard = json.loads(dashboard_file.read_text(encoding="utf-8"))
+    found = [rule["expr"] for group in rules["spec"]["groups"] for rule in group["rules"]]
+    found += [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])]
+    return found
+
+
+def selectors(expression: str) -> list[tuple[str, set[str]]]:
+    """Each metric the expression selects, with the labels it filters or groups that metric by."""
+    grouped = {
+        label.strip() for labels in _GROUPING.findall(expression) for label in labels.split(",") if label.strip()
+    }
+    return [(metric, set(_LABEL.findall(matchers)) | grouped) for metric, matchers in _SELECTOR.findall(expression)]
+
+
+def exported(exposition: str) -> tuple[dict[str, set[str]], set[str]]:
+    """Series name -> the label names its samples carry, as the server wrote them (a parser would
+    rename TorchServe's bare counter `Requests2XX` to `Requests2XX_total`, which Prometheus never
+    stores); and the metric families declared, some with no sample yet (a 5xx counter before the
+    first server error)."""
+    samples: dict[str, set[str]] = {}
+    families = set()
+    for line in exposition.splitlines():
+        if line.startswith("# TYPE "):
+            families.add(line.split()[2])
+        elif sample := _SAMPLE.match(line):
+            samples.setdefault(sample["name"], set()).update(_EXPORTED_LABEL.findall(sample["labels"] or ""))
+    return samples, families
+
+
+def unexported(exposition: str, expressions: list[str]) -> list[str]:
+    """What the expressions ask for that the scrape does not have; [] when everything is there."""
+    samples, families = exported(exposition)
+    problems = []
+    for expression in expressions:
+        for metric, labels in selectors(expression):
+            if metric.startswith(CLUSTER_METRIC_PREFIXES):
+                continue
+            if metric in samples:
+                missing = labels - samples[metric]
+                if missing:
+                    problems.append(
+                        f"{metric} has no label {', '.join(sorted(missing))} (it has {sorted(samples[metric])})"
+                    )
+            elif metric not in families and metric.removesuffix("_total") not in families:
+                problems.append(f"{metric} is not exported by the server (in: {expression})")
+    return problems
