@@ -22,6 +22,7 @@ from copier import run_copy
 from extensions.migrations.move_file import move_file
 from extensions.migrations.rename_answer import rename_answer
 from extensions.migrations.rename_label import rename_label
+from extensions.profile import environment_facts, load_profile
 from kserve_kit.__main__ import main as kit
 from tests.conftest import KIT_ROOT, answers_of, facts_of, run_make
 
@@ -174,10 +175,12 @@ def test_legacy_to_next_gen_update_equals_a_fresh_next_gen_render(kit_repo: Path
     assert "k8s/workspace-setup.yaml" in generated
     for name in generated:
         assert (service / name).read_text() == (fresh / name).read_text(), name
+    next_gen = environment_facts(load_profile("agora"), "lab2")
     isvc = isvc_of(service)
-    assert isvc["metadata"]["annotations"]["serving.kserve.io/storage-initializer-uid"] == "1337"
-    gateway = facts_of(service)["endpoints"]["local_gateway"]
-    assert gateway == "http://knative-local-gateway.knative-serving.svc.cluster.local"
+    assert isvc["metadata"]["annotations"]["serving.kserve.io/storage-initializer-uid"] == str(
+        next_gen["storage_initializer_uid"]
+    )
+    assert facts_of(service)["endpoints"]["local_gateway"] == f"http://{next_gen['local_gateway']}"
     assert model.read_text().endswith("# owner's note\n")  # the owner's code is untouched
 
 
@@ -405,10 +408,11 @@ def test_an_answer_the_new_kit_refuses_is_never_dropped_silently(
     assert 'make update ARGS="--data key=value"' in errors
 
 
-def test_owner_edits_at_the_append_points_survive_a_release(kit_repo: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("platform", ["agora", "example-standard"])
+def test_owner_edits_at_the_append_points_survive_a_release(kit_repo: Path, tmp_path: Path, platform: str) -> None:
     """The kit version changes at every release, and the kit's README and Makefile change at their
     ends: an owner's annotation, README notes and Makefile target must not conflict with that."""
-    service = render(kit_repo, tmp_path / "service", "HEAD")
+    service = render(kit_repo, tmp_path / "service", "HEAD", platform=platform)
     isvc_file = service / "k8s" / "inference-service.yaml"
     last_annotation = re.compile(r"^(    serving.kserve.io/deploymentMode: .*)$", re.M)
     isvc_file.write_text(last_annotation.sub(r'\1\n    owner.example.com/alerts: "pager"', isvc_file.read_text(), 1))

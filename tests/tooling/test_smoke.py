@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from extensions.profile import environment_facts, load_profile
 from kserve_kit import KitError
 from kserve_kit.__main__ import main
 from kserve_kit.container import container_smoke
@@ -81,10 +82,11 @@ def test_a_cluster_local_service_has_no_external_endpoint(service_dir: Path, cap
 
 
 def test_gateway_address_follows_the_environment(render) -> None:
-    for environment, namespace in (("dev", "istio-system"), ("lab2", "knative-serving")):
+    profile = load_profile("agora")
+    for environment in profile["environments"]:
         service = Service.load(render(environment=environment))
         target = resolve_target(service, "gateway")
-        assert target.url == f"http://knative-local-gateway.{namespace}.svc.cluster.local"
+        assert target.url == f"http://{environment_facts(profile, environment)['local_gateway']}"
         assert target.host_header == "iris-classifier-predictor.kserve-test"
 
 
