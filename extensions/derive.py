@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from extensions.modes import DEPLOYMENT_MODE_ANNOTATION, MODES, SCALE_TARGETS, names_for
+from extensions.modes import DEPLOYMENT_MODE_ANNOTATION, MODES, NAMES, SCALE_TARGETS, names_for
 from extensions.monitoring import SERVERS, alert_rules, dashboard, scrape_annotations
 from extensions.profile import environment_facts, external_host, load_profile
 from extensions.runtimes import RUNTIMES, TORCH, TORCH_CPU_INDEX
@@ -178,14 +178,18 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         }
         if runtime.deprecated_by
         else None,
-        "deployment_mode": {"mode": env["deployment_mode"], "name": mode_name, **names_for(env["kserve"]["version"])},
+        "deployment_mode": {
+            "mode": env["deployment_mode"],
+            "name": mode_name,
+            **names_for(env["kserve"]["version"]),
+            "names": dict(NAMES),  # every name KServe has used, whatever the release: what a cluster may say
+            "canary": mode.canary_traffic,
+        },
         "visibility": answers["visibility"],
         "visibility_label": mode.visibility_label,
         "storage": storage,
         "storage_uri": answers.get("storage_uri") if storage_initializer else None,
         "endpoints": endpoints,
-        # Where the server's Prometheus metrics are (null: not scraped).
-        "metrics": {"port": metrics_port, "path": "/metrics"} if monitored else None,
         "ready_unknown_is_known_issue": env["ready_unknown_is_known_issue"],
         "vault": vault_facts,
         "guideline": {"title": profile["guideline"], "url": profile["guideline_url"], "contacts": profile["contacts"]},

@@ -9,6 +9,7 @@ each server's real `/metrics` and check that every name and label used here is e
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,8 @@ WINDOW = "5m"
 @dataclass(frozen=True)
 class ServerMetrics:
     port: int | None  # where /metrics is served; None: the HTTP port
-    requests: str  # requests per second (every answer, errors too)
+    requests: str  # inference requests per second (errors too)
+    responses: str  # answers per second, counted where `server_errors` is (the error ratio's denominator)
     server_errors: str  # 5xx per second
     client_errors: str  # 4xx per second
     latency: str  # seconds
@@ -35,6 +37,7 @@ SERVERS: dict[str, ServerMetrics] = {
         # The kit's own metrics (<package>/guards.py: RequestMetrics); KServe exports only the model's
         # time, and nothing for requests it refused.
         requests='sum(rate(inference_requests_total{{model_name="{model}"}}[{window}]))',
+        responses='sum(rate(inference_requests_total{{model_name="{model}"}}[{window}]))',
         server_errors='sum(rate(inference_requests_total{{model_name="{model}",code=~"5.."}}[{window}]))',
         client_errors='sum(rate(inference_requests_total{{model_name="{model}",code=~"4.."}}[{window}]))',
         latency=(
@@ -50,7 +53,11 @@ SERVERS: dict[str, ServerMetrics] = {
     "torchserve": ServerMetrics(
         port=8082,  # config.properties: metrics_address, metrics_mode=prometheus
         requests='sum(rate(ts_inference_requests_total{{model_name="{model}"}}[{window}]))',
-        # TorchServe counts responses per pod (Hostname), not per model: one model per pod here.
+        # TorchServe counts responses per pod (Hostname), not per model, and of every API (/ping too): one
+        # model per pod here. A counter has no series before its first count, hence `or vector(0)`.
+        responses=" + ".join(
+            f'(sum(rate(Requests{code}XX{{{{Hostname=~"{{pods}}"}}}}[{{window}}])) or vector(0))' for code in (2, 4, 5)
+        ),
         server_errors='sum(rate(Requests5XX{{Hostname=~"{pods}"}}[{window}]))',
         client_errors='sum(rate(Requests4XX{{Hostname=~"{pods}"}}[{window}]))',
         # TorchServe exports latency as a counter of microseconds, not a histogram: the mean.
@@ -63,7 +70,12 @@ SERVERS: dict[str, ServerMetrics] = {
 }
 # kube-state-metrics (not the server): restarts and readiness of the predictor's pods.
 POD_RESTARTS = 'sum(increase(kube_pod_container_status_restarts_total{{namespace="{namespace}",pod=~"{pods}"}}[15m]))'
-POD_NOT_READY = 'max(kube_pod_status_ready{{namespace="{namespace}",pod=~"{pods}",condition="false"}})'
+# Pods that run (or start) and are not ready: a Failed or Evicted pod left behind is not "not ready".
+POD_NOT_READY = (
+    'max(kube_pod_status_ready{{namespace="{namespace}",pod=~"{pods}",condition="false"}} '
+    "and on (namespace, pod) "
+    'kube_pod_status_phase{{namespace="{namespace}",pod=~"{pods}",phase=~"Pending|Running"}} == 1)'
+)
 
 
 def scrape_annotations(mode: DeploymentMode, port: int) -> tuple[dict[str, str], dict[str, str]]:
@@ -91,6 +103,7 @@ def queries(server: str, name: str, namespace: str) -> dict[str, str]:
     values = {"model": name, "namespace": namespace, "pods": f"{name}-predictor-.*", "window": WINDOW}
     found = {
         "requests": metrics.requests,
+        "responses": metrics.responses,
         "server_errors": metrics.server_errors,
         "client_errors": metrics.client_errors,
         "latency": metrics.latency,
@@ -99,7 +112,7 @@ def queries(server: str, name: str, namespace: str) -> dict[str, str]:
         "not_ready": POD_NOT_READY,
     }
     built = {purpose: query.format(**values) for purpose, query in found.items() if query}
-    return built | {"error_ratio": f"({built['server_errors']}) / ({built['requests']})"}
+    return built | {"error_ratio": f"({built['server_errors']}) / ({built['responses']})"}
 
 
 def alert_rules(server: str, answers: dict[str, Any], restarts: int) -> list[dict[str, Any]]:
@@ -165,7 +178,10 @@ def dashboard(server: str, answers: dict[str, Any]) -> dict[str, Any]:
         })  # fmt: skip
     return {
         "title": f"{name} ({namespace})",
-        "uid": f"kserve-{namespace}-{name}"[:40],
+        # Grafana's uid: at most 40 characters, unique per service (a hash where the names are long).
+        "uid": uid
+        if len(uid := f"kserve-{namespace}-{name}") <= 40
+        else f"{uid[:31]}-{hashlib.sha1(uid.encode()).hexdigest()[:8]}",
         "tags": ["kserve", "kserve-template", answers["owner"]],
         "timezone": "browser",
         "schemaVersion": 39,

@@ -36,6 +36,7 @@ COMMANDS = {
         "container", "build the image (Docker, or podman without a Docker engine)", "add_image_arguments", "run_image"
     ),  # fmt: skip
     "container-smoke": Command("container", "run the image as its ServingRuntime would and smoke-test it"),
+    "deploy": Command("rollout", "kubectl apply -k k8s, ending a canary k8s/ no longer declares", run="run_deploy"),
     "canary": Command(
         "rollout",
         "deploy k8s/ as a canary taking --percent of the traffic (Knative mode)",

@@ -11,46 +11,49 @@ import html
 from pathlib import Path
 
 BINS = 24
-WIDTH, HEIGHT, MARGIN = 720, 260, 40
+WIDTH, HEIGHT, MARGIN = 720, 280, 40
+PLOT_TOP = 64  # the title and the percentile labels sit above the bars, never on them
 MARKS = {"p50": "#2b7a0b", "p95": "#c77700", "p99": "#b00020"}
 
 
-def bins(latencies_ms: list[float]) -> tuple[list[int], float]:
-    """Counts in BINS equal bins from 0 to the slowest request, and the bin width (ms)."""
-    top = max(latencies_ms) or 1.0
-    width = top / BINS
+def bins(latencies_ms: list[float]) -> tuple[list[int], float, float]:
+    """Counts in BINS equal bins from the fastest request to the slowest, the first bin's start and
+    the bin width (ms)."""
+    low, high = min(latencies_ms), max(latencies_ms)
+    width = (high - low) / BINS or 1.0
     counts = [0] * BINS
     for value in latencies_ms:
-        counts[min(int(value / width), BINS - 1)] += 1
-    return counts, width
+        counts[min(int((value - low) / width), BINS - 1)] += 1
+    return counts, low, width
 
 
 def chart(title: str, latencies_ms: list[float], marks: dict[str, float]) -> str:
     """One histogram as an SVG element."""
-    counts, width = bins(latencies_ms)
-    plot_w, plot_h = WIDTH - 2 * MARGIN, HEIGHT - 2 * MARGIN
+    counts, low, width = bins(latencies_ms)
+    plot_w, plot_h = WIDTH - 2 * MARGIN, HEIGHT - PLOT_TOP - MARGIN
     bar_w, tallest = plot_w / BINS, max(counts) or 1
-    x_of = lambda ms: MARGIN + ms / (width * BINS) * plot_w  # noqa: E731 - a scale, read once
+    axis_y = HEIGHT - MARGIN
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" role="img" '
              f'aria-label="{html.escape(title)}" font-family="sans-serif" font-size="11">',
              f'<text x="{MARGIN}" y="16" font-size="13">{html.escape(title)}</text>']  # fmt: skip
     for index, count in enumerate(counts):
         bar_h = count / tallest * plot_h
-        parts.append(f'<rect x="{MARGIN + index * bar_w:.1f}" y="{HEIGHT - MARGIN - bar_h:.1f}" '
-                     f'width="{bar_w - 1:.1f}" height="{bar_h:.1f}" fill="#4a78b5"><title>{count} requests, '
-                     f'{index * width:.1f}-{(index + 1) * width:.1f} ms</title></rect>')  # fmt: skip
-    axis_y = HEIGHT - MARGIN
+        start = low + index * width
+        parts.append(f'<rect x="{MARGIN + index * bar_w:.1f}" y="{axis_y - bar_h:.1f}" width="{bar_w - 1:.1f}" '
+                     f'height="{bar_h:.1f}" fill="#4a78b5"><title>{count} requests, {start:.1f}-{start + width:.1f} '
+                     "ms</title></rect>")  # fmt: skip
     parts.append(f'<line x1="{MARGIN}" y1="{axis_y}" x2="{WIDTH - MARGIN}" y2="{axis_y}" stroke="#333"/>')
     for tick in range(0, BINS + 1, BINS // 4):
         parts.append(f'<text x="{MARGIN + tick * bar_w:.1f}" y="{axis_y + 14}" text-anchor="middle">'
-                     f"{tick * width:.1f} ms</text>")  # fmt: skip
-    parts.append(f'<text x="6" y="{MARGIN + 4}">{tallest}</text><text x="6" y="{axis_y}">0</text>')
+                     f"{low + tick * width:.1f} ms</text>")  # fmt: skip
+    parts.append(f'<text x="6" y="{PLOT_TOP + 4}">{tallest}</text><text x="6" y="{axis_y}">0</text>')
     for row, (name, value) in enumerate(marks.items()):
-        x = x_of(value)
-        color = MARKS[name]
-        parts.append(f'<line x1="{x:.1f}" y1="{MARGIN - 6}" x2="{x:.1f}" y2="{axis_y}" stroke="{color}" '
-                     f'stroke-dasharray="4 3"/><text x="{x + 3:.1f}" y="{MARGIN + 8 + 12 * row}" fill="{color}">'
-                     f"{name} {value:.1f} ms</text>")  # fmt: skip
+        x, color = MARGIN + (value - low) / (width * BINS) * plot_w, MARKS[name]
+        anchor, shift = ("end", -3) if x > WIDTH - 4 * MARGIN else ("start", 3)  # labels stay inside the chart
+        label_y = 30 + 12 * row
+        parts.append(f'<line x1="{x:.1f}" y1="{label_y + 2}" x2="{x:.1f}" y2="{axis_y}" stroke="{color}" '
+                     f'stroke-dasharray="4 3"/><text x="{x + shift:.1f}" y="{label_y}" fill="{color}" '
+                     f'text-anchor="{anchor}">{name} {value:.1f} ms</text>')  # fmt: skip
     parts.append("</svg>")
     return "\n".join(parts)
 

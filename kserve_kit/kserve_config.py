@@ -35,8 +35,10 @@ def _config(snapshot: Snapshot, key: str) -> dict[str, Any]:
 
 
 def _mode_of(subject: Subject, name: str | None) -> str | None:
-    """The kit's mode (knative or standard) a KServe mode name means, by the names the facts list."""
-    return (subject.fact("deployment_mode") or {}).get("accepted", {}).get(name) if name else None
+    """The kit's mode (knative or standard) a KServe mode name means: any release's name (a cluster may
+    run a newer KServe than the profile says)."""
+    mode = subject.fact("deployment_mode") or {}
+    return (mode.get("names") or mode.get("accepted") or {}).get(name) if name else None
 
 
 def deployed_mode(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
@@ -123,8 +125,8 @@ def headless_service(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
             "the predictor's Service is headless",
             "inferenceservice-config service.serviceClusterIPNone is true: the Service has no cluster IP, so "
             "port 80 does not forward to the server's 8080",
-            f"in-cluster clients must call {internal}:8080 (and `make smoke TARGET=internal "
-            f"ENDPOINT={internal}:8080`), or ask {contact(subject.facts, 'infra')} to set it to false",
+            f"in-cluster clients must call {internal}:8080 (and `make smoke ENDPOINT={internal}:8080`), or ask "
+            f"{contact(subject.facts, 'infra')} to set it to false",
             CONFIG,
         )
 

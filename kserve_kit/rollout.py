@@ -1,6 +1,7 @@
 """Canary rollouts of a deployed service (Knative mode): a share of the traffic to the new revision,
 then all of it, or none.
 
+    kserve-kit deploy                # `make deploy`: kubectl apply -k k8s, ending a finished canary
     kserve-kit canary --percent 10   # `make canary PERCENT=10`: k8s/ as it is now, as a canary
     kserve-kit promote               # `make promote`: all traffic to the canary
     kserve-kit rollback              # `make rollback`: all traffic back to the previous revision
@@ -10,7 +11,7 @@ k8s/ builds to, plus `canaryTrafficPercent` and tag routing: KServe creates a re
 spec and sends it that share, the previous one keeps the rest (`make status` shows the split; `make
 smoke TARGET=... CANARY=1` checks the new revision alone, by its `latest-` tag). `promote` removes
 `canaryTrafficPercent` (100 % to the newest revision); `rollback` sets it to 0 (all to the previous
-one: then revert k8s/ and `make deploy`, or `make canary` again once fixed).
+one: then revert k8s/ and `make deploy`, which removes the field again, or `make canary` once fixed).
 
 KServe supports `canaryTrafficPercent` in Knative mode only; Standard mode replaces pods with a
 Deployment rollout (`make deploy`), and KServe 0.20's `spec.canary` is not supported by the kit yet.
@@ -21,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import copy
+import shutil
+import subprocess
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -49,9 +52,15 @@ class CustomObjects(Protocol):
     ) -> Any: ...
 
 
+def splits_traffic(service: Service) -> bool:
+    """Whether the service's deployment mode splits traffic between revisions (Knative's; a facts file
+    written by hand without a mode is taken as Knative, KServe's mode before 0.16)."""
+    return bool((service.facts.get("deployment_mode") or {}).get("canary", True))
+
+
 def require_knative(service: Service) -> None:
-    mode = (service.facts.get("deployment_mode") or {}).get("mode", "knative")
-    if mode != "knative":
+    if not splits_traffic(service):
+        mode = service.facts["deployment_mode"].get("name")
         raise KitError(
             f"{service.name} runs in {mode} mode: KServe's canaryTrafficPercent works in Knative mode only. "
             "`make deploy` rolls Standard-mode pods over one by one (a Deployment rollout)"
@@ -104,9 +113,14 @@ def start_canary(api: CustomObjects, service: Service, percent: int) -> str:
 
 
 def with_version(wanted: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
-    """`wanted` as a replacement of `live`: its resourceVersion (the API refuses a stale replace)."""
+    """`wanted`'s spec as a replacement of `live`: the live metadata (its resourceVersion, so that the
+    API refuses a stale replace; finalizers and owners others set) with `wanted`'s labels and
+    annotations added."""
     body = copy.deepcopy(wanted)
-    body["metadata"]["resourceVersion"] = (live.get("metadata") or {}).get("resourceVersion")
+    metadata = copy.deepcopy(live.get("metadata") or {})
+    for key in ("labels", "annotations"):
+        metadata[key] = {**(metadata.get(key) or {}), **(body["metadata"].get(key) or {})}
+    body["metadata"] = metadata
     return body
 
 
@@ -127,6 +141,30 @@ def set_traffic(api: CustomObjects, service: Service, percent: int | None) -> st
     )
 
 
+def deploy(api: CustomObjects, service: Service, apply: Callable[[], None]) -> str:
+    """`make deploy`: apply k8s/, then remove a `canaryTrafficPercent` that `make canary` left and k8s/
+    does not declare (kubectl apply never removes a field it did not set): otherwise, after a rollback,
+    every later revision would get 0 % of the traffic."""
+    apply()
+    if not splits_traffic(service) or canary_percent(service.isvc) is not None:
+        return f"deployed {service.name}"
+    if canary_percent(deployed(api, service)) is None:
+        return f"deployed {service.name}"
+    patch = {"spec": {"predictor": {"canaryTrafficPercent": None}}}
+    api.patch_namespaced_custom_object(ISVC_GROUP, ISVC_VERSION, service.namespace, ISVC_PLURAL, service.name, patch)
+    return f"deployed {service.name}, and ended the canary `make canary` started: all traffic goes to the new revision"
+
+
+def kubectl_apply(service: Service) -> Callable[[], None]:
+    def apply() -> None:
+        if shutil.which("kubectl") is None:
+            raise KitError("kubectl is not installed: install it, or apply k8s/ with your cluster's tool")
+        if subprocess.run(["kubectl", "apply", "-k", str(service.root / "k8s")], check=False).returncode:
+            raise KitError("kubectl apply -k k8s failed (its message is above)")
+
+    return apply
+
+
 def add_canary_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--percent", type=int, required=True, help="share of the traffic for the new revision (1-99)")
 
@@ -141,6 +179,8 @@ def _run(args: argparse.Namespace, action: Callable[[CustomObjects, Service], st
         print(action(client.CustomObjectsApi(api_client()), service))
     except ClusterUnavailable as error:
         raise KitError(str(error)) from None
+    except client.ApiException as error:
+        raise KitError(f"the API server refused it: {error.status} {error.reason} {error.body or ''}".strip()) from None
     return 0
 
 
@@ -150,6 +190,10 @@ def run_canary(args: argparse.Namespace) -> int:
 
 def run_promote(args: argparse.Namespace) -> int:
     return _run(args, lambda api, service: set_traffic(api, service, None))
+
+
+def run_deploy(args: argparse.Namespace) -> int:
+    return _run(args, lambda api, service: deploy(api, service, kubectl_apply(service)))
 
 
 def run_rollback(args: argparse.Namespace) -> int:

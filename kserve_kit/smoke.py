@@ -103,9 +103,9 @@ def resolve_target(
 def canary_address(service: Service, host: str | None, url: str) -> tuple[str | None, str]:
     """The canary revision's address: KServe tags it `latest` (tag routing, which `make canary` turns
     on), and Knative serves a tag at `latest-<host>`."""
-    mode = (service.facts.get("deployment_mode") or {}).get("mode", "knative")
-    if mode != "knative":
-        raise KitError(f"{service.name} runs in {mode} mode: only Knative mode has canary revisions to smoke-test")
+    mode = service.facts.get("deployment_mode") or {}
+    if not mode.get("canary", True):
+        raise KitError(f"{service.name} runs in {mode.get('name')} mode: only Knative mode has canary revisions")
     if host:
         return f"latest-{host}", url
     parsed = urlparse(url)
@@ -337,13 +337,19 @@ def smoke(service: Service, target: Target, args: argparse.Namespace) -> list[st
             if limit is not None and value > limit:
                 raise SmokeFailure(f"{protocol}: {name} latency {value:.1f} ms exceeds --max-{name}-ms {limit}")
     if args.histogram:
-        write_page(args.histogram, service.name, target.describe(), charts, lines)
+        local = not (args.url or args.target)
+        where = (
+            "the local server on this machine (`TARGET=...` measures the deployed one)" if local else target.describe()
+        )
+        write_page(args.histogram, service.name, where, charts, lines)
         lines.append(f"latency histogram: {args.histogram}")
     return lines
 
 
 def run(args: argparse.Namespace) -> int:
     service = Service.load(args.repo)
+    if args.canary and not args.target:
+        raise KitError("--canary checks the canary revision of a deployed service: add --target (TARGET=...)")
     if args.histogram and args.requests < 20:
         raise KitError("--histogram needs a load to draw: add --requests 200 (and --concurrency to taste)")
     if args.url:

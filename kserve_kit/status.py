@@ -50,28 +50,32 @@ def pod_line(pod: Any) -> str:
 
 
 def traffic(isvc: dict[str, Any]) -> tuple[list[str], str | None]:
-    """The predictor's traffic split, one line per revision, while a canary runs (Knative mode); and
-    what is wrong when the canary's revision is not ready (the previous one still serves)."""
+    """The predictor's traffic split, one line per revision, while a canary is set (Knative mode); and
+    what is wrong when the canary's revision failed (the previous one still serves)."""
     predictor = ((isvc.get("status") or {}).get("components") or {}).get("predictor") or {}
-    targets = [target for target in predictor.get("traffic") or [] if target.get("percent")]
+    targets = predictor.get("traffic") or []
     canary = ((isvc.get("spec") or {}).get("predictor") or {}).get("canaryTrafficPercent")
     if canary is None and len(targets) < 2:
         return [], None
     created, ready = predictor.get("latestCreatedRevision"), predictor.get("latestReadyRevision")
     lines = []
     for target in targets:
-        revision = target.get("revisionName") or (created if target.get("latestRevision") else "?")
-        role = "canary (latest)" if target.get("latestRevision") else "previous"
-        if target.get("latestRevision") and created != ready:  # Knative sends "latest" to the newest READY one
-            role = f"latest ready, as the canary {created} is not"
-        state = "ready" if revision == ready or not target.get("latestRevision") else "NOT READY"
+        revision = target.get("revisionName") or "?"
+        if not target.get("latestRevision"):
+            role = "previous revision"
+        elif created and created != ready:  # Knative routes `latest` to the newest READY revision
+            role = f"newest ready revision (the canary {created} is not ready)"
+        else:
+            role = "canary (newest revision)"
         tag = f", tag {target['tag']}: {target['url']}" if target.get("tag") and target.get("url") else ""
-        lines.append(f"traffic: {target['percent']}% -> {role} {revision} ({state}{tag})")
+        lines.append(f"traffic: {target.get('percent', 0)}% -> {role} {revision}{tag}")
+    latest = conditions(isvc).get("LatestDeploymentReady", {})
     problem = None
-    if canary is not None and created and created != ready:
+    if canary and created != ready and latest.get("status") == "False":  # starting up is Unknown, not False
         problem = (
-            f"CANARY NOT READY: revision {created} is not ready ({ready or 'no revision'} serves); `make doctor`, "
-            "then `make rollback` or fix and `make canary` again"
+            f"CANARY FAILED: revision {created} did not become ready ({latest.get('reason')}: "
+            f"{latest.get('message')}); {ready or 'no revision'} serves. `make doctor`, then `make rollback`, "
+            "or fix k8s/ and `make canary` again"
         )
     return lines or [f"traffic: canary at {canary}%, no split reported yet"], problem
 

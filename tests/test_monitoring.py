@@ -50,6 +50,7 @@ def test_promtool_accepts_the_alert_rules(render: Render, tmp_path: Path, name: 
 POD = "iris-classifier-predictor-00001-deployment-7d9f8"
 V1 = 'model_name="iris-classifier",protocol="v1"'
 ON_POD = f'namespace="kserve-test",pod="{POD}"'
+OLD_POD = 'namespace="kserve-test",pod="iris-classifier-predictor-00001-deployment-0ld"'
 # Series as the server and kube-state-metrics would export them, over 20 minutes (promtool notation).
 SERIES = {
     "kserve": [
@@ -75,6 +76,7 @@ SERIES = {
             "series": 'ts_inference_requests_total{model_name="iris-classifier",model_version="default"}',
             "values": "0+90x20",
         },
+        {"series": f'Requests2XX{{Level="Host",Hostname="{POD}"}}', "values": "0+60x20"},
         {"series": f'Requests5XX{{Level="Host",Hostname="{POD}"}}', "values": "0+30x20"},
         # 90 requests a minute taking 1.2 s each: 108 s of latency per minute.
         {
@@ -85,6 +87,7 @@ SERIES = {
 }
 POD_SERIES = [
     {"series": f'kube_pod_status_ready{{{ON_POD},condition="false"}}', "values": "1x20"},
+    {"series": f'kube_pod_status_phase{{{ON_POD},phase="Running"}}', "values": "1x20"},
     {"series": f"kube_pod_container_status_restarts_total{{{ON_POD}}}", "values": "0+1x20"},
 ]
 
@@ -125,7 +128,9 @@ def test_quiet_series_fire_nothing(render: Render, tmp_path: Path) -> None:
         {"series": f'inference_requests_total{{{V1},code="200"}}', "values": "0+60x20"},
         *({"series": f'inference_request_duration_seconds_bucket{{{V1},le="{le}"}}',
            "values": "0+60x20"} for le in ("0.05", "+Inf")),
-        {"series": f'kube_pod_status_ready{{{ON_POD},condition="false"}}', "values": "0x20"},
+        # A pod that failed and was left behind is not ready, but no longer runs: not an alert.
+        {"series": f'kube_pod_status_ready{{{OLD_POD},condition="false"}}', "values": "1x20"},
+        {"series": f'kube_pod_status_phase{{{OLD_POD},phase="Failed"}}', "values": "1x20"},
         {"series": f'kube_pod_container_status_restarts_total{{{ON_POD}}}', "values": "0x20"},
     ]  # fmt: skip
     test = {"rule_files": [str(rules)], "evaluation_interval": "1m", "tests": [{

@@ -253,6 +253,22 @@ def test_moving_to_an_environment_of_another_mode_equals_a_fresh_render(kit_repo
     assert model.read_text().endswith("# owner's note\n")
 
 
+def test_a_kserve_release_that_renames_the_mode_is_said_with_what_kserve_may_refuse(
+    kit_repo: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    service = render(kit_repo, tmp_path / "service", "HEAD")
+    profile = kit_repo / "platforms" / "agora.yml"
+    profile.write_text(profile.read_text().replace('version: "0.15.2"', 'version: "0.16.0"'))
+    commit_all(kit_repo, "the clusters run KServe 0.16")
+
+    assert update(service) == 0
+    out = capfd.readouterr().out
+    assert "deployment mode Serverless is now written Knative" in out and "same mode" in out
+    assert isvc_of(service)["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Knative"
+    report = (service / "MIGRATION-deployment-mode.md").read_text()
+    assert "kubectl delete inferenceservice iris-classifier" in report
+
+
 def test_a_standard_mode_environment_refuses_the_knative_only_scale_to_zero(
     kit_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -9,7 +9,8 @@ update re-renders the kit's manifests for the new mode (annotation, visibility l
 endpoints); `finish` then renames the old mode's visibility label in the owner's own manifests and
 writes MIGRATION-deployment-mode.md: KServe refuses to change the mode of an existing
 InferenceService, so the owner must re-create it, and clients must move to the new endpoints. A new
-name for the same mode (KServe 0.16: Serverless -> Knative) is said in one line. Silent otherwise.
+name for the same mode (KServe 0.16: Serverless -> Knative) gets the same file: KServe 0.16.0 refuses the
+new name on an InferenceService created with the old one. Silent otherwise.
 """
 
 from __future__ import annotations
@@ -36,11 +37,19 @@ def kept() -> Path:
     return Path(git_dir.stdout.strip()) / "kserve-template-deployment-mode.json"
 
 
+def first_document(path: Path) -> dict[str, Any]:
+    """The file's first YAML document; {} when it is missing or unreadable (an update that left conflict
+    markers in it: `make update` reports those, this migration then has nothing to say)."""
+    try:
+        documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8"))) if path.is_file() else []
+    except yaml.YAMLError:
+        return {}
+    return next((doc for doc in documents if isinstance(doc, dict)), {})
+
+
 def declared() -> dict[str, Any]:
     """The mode name the InferenceService declares, and the endpoints and namespace of the facts file."""
-    documents = yaml.safe_load_all(ISVC.read_text(encoding="utf-8")) if ISVC.is_file() else []
-    isvc = next((doc for doc in documents if doc), {})
-    facts = (yaml.safe_load(FACTS.read_text(encoding="utf-8")) or {}) if FACTS.is_file() else {}
+    isvc, facts = first_document(ISVC), first_document(FACTS)
     metadata = isvc.get("metadata") or {}
     return {
         "name": (metadata.get("annotations") or {}).get(DEPLOYMENT_MODE_ANNOTATION),
@@ -63,7 +72,12 @@ def finish() -> None:
     if old == new or old not in NAMES or new not in NAMES:
         return
     if NAMES[old] == NAMES[new]:
-        print(f"migration: deployment mode {old} is now written {new} (KServe's name for it since 0.16; same mode)")
+        print(
+            f"migration: deployment mode {old} is now written {new} (KServe's name for it since 0.16; same mode). "
+            "KServe 0.16.0 refuses the new name on an InferenceService created with the old one "
+            f"(kserve/kserve#4798): if `make deploy` is refused, re-create it (see {REPORT})"
+        )
+        report(before, after, old, new, [])
         return
     old_mode, new_mode = MODES[NAMES[old]], MODES[NAMES[new]]
     renamed = rename_label(MANIFESTS, old_mode.visibility_label, new_mode.visibility_label)

@@ -13,8 +13,8 @@ import yaml
 from kubernetes import client
 
 from kserve_kit import KitError
-from kserve_kit.cluster import Subject, read_snapshot
-from kserve_kit.rollout import TAG_ROUTING_ANNOTATION, set_traffic, start_canary
+from kserve_kit.cluster import Snapshot, Subject, read_snapshot
+from kserve_kit.rollout import TAG_ROUTING_ANNOTATION, deploy, set_traffic, start_canary
 from kserve_kit.service import Service
 from kserve_kit.smoke import resolve_target
 from kserve_kit.status import assess
@@ -93,7 +93,7 @@ def test_what_cannot_be_rolled_out_is_refused_with_the_way_forward(service: Serv
     with pytest.raises(KitError, match="is not ready: a canary would share traffic with a broken revision"):
         start_canary(FakeCustomObjects(broken), service, 10)
     facts = yaml.safe_load((service_dir / "kserve-kit.yaml").read_text())
-    facts["deployment_mode"] = {"mode": "standard", "name": "Standard"}
+    facts["deployment_mode"] = {"mode": "standard", "name": "Standard", "canary": False}
     (service_dir / "kserve-kit.yaml").write_text(yaml.safe_dump(facts))
     standard = Service.load(service_dir)
     with pytest.raises(KitError, match="Knative mode only"):
@@ -102,21 +102,22 @@ def test_what_cannot_be_rolled_out_is_refused_with_the_way_forward(service: Serv
         resolve_target(standard, "internal", canary=True)
 
 
+PREV = "http://prev-row-sum-predictor-team-a.example.com"
+LATEST = "http://latest-row-sum-predictor-team-a.example.com"
+
+
 @pytest.mark.parametrize(
     ("name", "ready", "lines"),
     [
-        ("rolling", True, ["traffic: 10% -> canary (latest) row-sum-predictor-00002 (ready, tag latest: "
-                           "http://latest-row-sum-predictor-team-a.example.com)",
-                           "traffic: 90% -> previous row-sum-predictor-00001 (ready, tag prev: "
-                           "http://prev-row-sum-predictor-team-a.example.com)"]),
+        ("rolling", True, [f"traffic: 10% -> canary (newest revision) row-sum-predictor-00002, tag latest: {LATEST}",
+                           f"traffic: 90% -> previous revision row-sum-predictor-00001, tag prev: {PREV}"]),
         ("promoted", True, []),
-        ("rolled-back", True, ["traffic: 100% -> previous row-sum-predictor-00001 (ready, tag prev: "
-                               "http://prev-row-sum-predictor-team-a.example.com)"]),
-        ("canary-failing", False, ["traffic: 10% -> latest ready, as the canary row-sum-predictor-00002 is not "
-                                   "row-sum-predictor-00001 (ready, tag latest: "
-                                   "http://latest-row-sum-predictor-team-a.example.com)",
-                                   "traffic: 90% -> previous row-sum-predictor-00001 (ready, tag prev: "
-                                   "http://prev-row-sum-predictor-team-a.example.com)"]),
+        ("rolled-back", True, [f"traffic: 0% -> canary (newest revision) row-sum-predictor-00002, tag latest: {LATEST}",
+                               f"traffic: 100% -> previous revision row-sum-predictor-00001, tag prev: {PREV}"]),
+        ("canary-failing", False, [
+            "traffic: 10% -> newest ready revision (the canary row-sum-predictor-00002 is not ready) "
+            f"row-sum-predictor-00001, tag latest: {LATEST}",
+            f"traffic: 90% -> previous revision row-sum-predictor-00001, tag prev: {PREV}"]),
     ],
 )  # fmt: skip
 def test_status_shows_the_traffic_split_of_each_state(
@@ -126,8 +127,41 @@ def test_status_shows_the_traffic_split_of_each_state(
     assert status.ready is ready
     assert [line for line in status.details if line.startswith("traffic:")] == lines
     if not ready:
-        assert status.headline.startswith("CANARY NOT READY: revision row-sum-predictor-00002 is not ready")
+        assert status.headline.startswith("CANARY FAILED: revision row-sum-predictor-00002 did not become ready")
         assert "`make rollback`" in status.headline
+
+
+def test_a_failed_canary_rolled_back_is_ready_again_and_can_be_retried(service: Service) -> None:
+    """After `make rollback` the failed revision takes no traffic: status is ready, a new canary may start."""
+    rolled_back = state("canary-failing")
+    rolled_back["spec"]["predictor"]["canaryTrafficPercent"] = 0
+    assert assess(Snapshot(rolled_back), Subject("row-sum", "team-a", service.facts)).ready
+    api = FakeCustomObjects(rolled_back, runtime_of(service))
+    assert "10% of row-sum's traffic" in start_canary(api, service, 10)
+
+
+def test_deploy_ends_a_canary_that_k8s_no_longer_declares(service: Service) -> None:
+    """kubectl apply never removes canaryTrafficPercent (it did not set it): after a rollback, every later
+    revision would take 0 % of the traffic. `make deploy` removes it."""
+    applied = []
+    api = FakeCustomObjects(state("rolled-back"))
+    assert "ended the canary" in deploy(api, service, lambda: applied.append("k8s/"))
+    assert applied == ["k8s/"]
+    assert api.calls == [
+        ("patch", "inferenceservices", "row-sum", {"spec": {"predictor": {"canaryTrafficPercent": None}}})
+    ]
+    quiet = FakeCustomObjects(state("promoted"))
+    assert deploy(quiet, service, lambda: None) == "deployed row-sum" and quiet.calls == []
+
+
+def test_a_replace_keeps_what_others_set_on_the_object(service: Service) -> None:
+    live = state("promoted")
+    live["metadata"] |= {"finalizers": ["inferenceservice.finalizers"], "labels": {"added-by": "platform"}}
+    api = FakeCustomObjects(live, runtime_of(service))
+    start_canary(api, service, 10)
+    body = api.calls[-1][3]
+    assert body["metadata"]["finalizers"] == ["inferenceservice.finalizers"]
+    assert body["metadata"]["labels"]["added-by"] == "platform"
 
 
 def test_smoke_reaches_the_canary_by_its_latest_tag(service: Service) -> None:
@@ -138,3 +172,10 @@ def test_smoke_reaches_the_canary_by_its_latest_tag(service: Service) -> None:
     forwarded = resolve_target(service, "internal", connect_to="127.0.0.1:8080", canary=True)
     assert (forwarded.url, forwarded.host_header) == ("http://127.0.0.1:8080",
                                                       "latest-row-sum-predictor.team-a.svc.cluster.local")  # fmt: skip
+
+
+def test_canary_smoke_needs_a_deployed_target(service_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from kserve_kit.__main__ import main
+
+    assert main(["--repo", str(service_dir), "smoke", "--canary"]) == 2
+    assert "--canary checks the canary revision of a deployed service: add --target" in capsys.readouterr().err
