@@ -19,6 +19,14 @@ CLUSTER_METRIC_PREFIXES = ("kube_",)
 _SELECTOR = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}")
 _LABEL = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)")
 _GROUPING = re.compile(r"\b(?:by|without)\s*\(([^)]*)\)")
+# What is left of an expression once strings, selectors with braces, clauses and ranges are taken out:
+# a name not followed by "(" is a metric (`rate(x_total[5m])`), unless it is one of PromQL's words.
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
+_CLAUSE = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
+_RANGE = re.compile(r"\[[^\]]*\]")
+_BARE = re.compile(r"(?<![\w:.])([a-zA-Z_:][a-zA-Z0-9_:]*)(?![\w:])(?!\s*\()")
+_WORDS = {"and", "or", "unless", "bool", "offset", "inf", "nan", "by", "without", "on", "ignoring", "group_left",
+          "group_right"}  # fmt: skip
 # The text exposition format: `name{label="value",...} value`; a label value may hold any character.
 _SAMPLE = re.compile(r'^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>(?:[^"}]|"(?:[^"\\]|\\.)*")*)\})?\s')
 _EXPORTED_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="')
@@ -42,7 +50,10 @@ def selectors(expression: str) -> list[tuple[str, set[str]]]:
     grouped = {
         label.strip() for labels in _GROUPING.findall(expression) for label in labels.split(",") if label.strip()
     }
-    return [(metric, set(_LABEL.findall(matchers)) | grouped) for metric, matchers in _SELECTOR.findall(expression)]
+    found = [(metric, set(_LABEL.findall(matchers)) | grouped) for metric, matchers in _SELECTOR.findall(expression)]
+    rest = _RANGE.sub(" ", _CLAUSE.sub(" ", _SELECTOR.sub(" ", _STRING.sub(" ", expression))))
+    found += [(metric, grouped) for metric in _BARE.findall(rest) if metric.lower() not in _WORDS]
+    return found
 
 
 def exported(exposition: str) -> tuple[dict[str, set[str]], set[str]]:

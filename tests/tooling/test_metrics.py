@@ -29,6 +29,14 @@ def test_selectors_carry_their_matchers_and_grouping() -> None:
     assert selectors(expression) == [("x_bucket", {"model_name", "code", "le"})]
 
 
+def test_a_metric_without_braces_is_a_selector_too() -> None:
+    expression = "sum by (le) (rate(x_bucket[5m])) / on (pod) group_left up offset 5m > bool 1e6 or vector(0)"
+    assert selectors(expression) == [("x_bucket", {"le"}), ("up", {"le"})]
+    assert unexported(SCRAPE, ["rate(nope_total[5m])"]) == [
+        "nope_total is not exported by the server (in: rate(nope_total[5m]))"
+    ]
+
+
 def test_what_the_scrape_has_passes() -> None:
     assert unexported(SCRAPE, [
         'sum(rate(inference_requests_total{model_name="m",code=~"5.."}[5m]))',
