@@ -81,9 +81,10 @@ def scaling(mode: str, answers: dict[str, Any]) -> dict[str, Any]:
 
 def autoscaling_annotations(mode: str, answers: dict[str, Any]) -> dict[str, str]:
     """What the mode's autoscaler reads from the InferenceService beyond scaleMetric/scaleTarget."""
-    if mode == "standard":
+    autoscaler = MODES[mode].autoscaler_class
+    if autoscaler:
         # Explicit, though it is KServe's default: KServe 0.16 picks the HPA validator by this class.
-        return {AUTOSCALER_CLASS_ANNOTATION: str(MODES[mode].autoscaler_class)}
+        return {AUTOSCALER_CLASS_ANNOTATION: autoscaler}
     delay = str(answers["knative_scale_down_delay"]).strip()
     return {} if delay in ("0", "0s") else {SCALE_DOWN_DELAY_ANNOTATION: delay}
 
@@ -142,12 +143,13 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         "local_gateway": f"http://{local_gateway}" if local_gateway else None,
         "gateway_host_header": f"{predictor}.{namespace}" if local_gateway else None,
     }
+    auth_delegator_role = (profile.get("vault") or {}).get("auth_delegator_role")  # no Vault: none
     vault_facts = (
         {
             "role": answers["vault_role"],
             "secret_path": answers["vault_secret_path"],
             "service_account": f"{name}-vault",
-            "auth_delegator_role": (profile.get("vault") or {}).get("auth_delegator_role"),
+            "auth_delegator_role": auth_delegator_role,
         }
         if vault
         else None
@@ -208,7 +210,7 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
             "required_annotations": required_annotations,
             "gpu_resource": profile["gpu"]["resource"],
             "gpu_images": sorted(images["gpu"] for images in profile["base_images"].values() if "gpu" in images),
-            "auth_delegator_role": (profile.get("vault") or {}).get("auth_delegator_role"),
+            "auth_delegator_role": auth_delegator_role,
         },
     }
     return {

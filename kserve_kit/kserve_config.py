@@ -34,16 +34,21 @@ def _config(snapshot: Snapshot, key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _mode(subject: Subject) -> dict[str, Any]:
+    """The facts' deployment mode ({} for an InferenceService named without a facts file)."""
+    return subject.fact("deployment_mode") or {}
+
+
 def _mode_of(subject: Subject, name: str | None) -> str | None:
     """The kit's mode (knative or standard) a KServe mode name means: any release's name (a cluster may
     run a newer KServe than the profile says)."""
-    mode = subject.fact("deployment_mode") or {}
+    mode = _mode(subject)
     return (mode.get("names") or mode.get("accepted") or {}).get(name) if name else None
 
 
 def deployed_mode(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
     """The deployed InferenceService runs in another mode than k8s/ declares: KServe refuses the change."""
-    mode = subject.fact("deployment_mode")
+    mode = _mode(subject)
     running = (snapshot.isvc.get("status") or {}).get("deploymentMode")
     if not mode or not running or _mode_of(subject, running) in (None, mode["mode"]):
         return
@@ -57,7 +62,7 @@ def deployed_mode(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
 
 
 def default_mode(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
-    mode, default = subject.fact("deployment_mode"), _config(snapshot, "deploy").get("defaultDeploymentMode")
+    mode, default = _mode(subject), _config(snapshot, "deploy").get("defaultDeploymentMode")
     if not mode or not default or _mode_of(subject, default) == mode["mode"]:
         return
     needs = "Knative Serving installed" if mode["mode"] == "knative" else "KServe's Standard mode enabled"
@@ -73,7 +78,7 @@ def default_mode(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
 
 def ingress(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
     expected, config = subject.fact("ingress"), _config(snapshot, "ingress")
-    mode = (subject.fact("deployment_mode") or {}).get("mode")
+    mode = _mode(subject).get("mode")
     if not expected or not config:
         return
     gateway_api = bool(config.get("enableGatewayApi"))
@@ -118,7 +123,7 @@ def _standard_host(config: dict[str, Any], name: str, namespace: str) -> str | N
 
 
 def headless_service(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
-    mode = (subject.fact("deployment_mode") or {}).get("mode")
+    mode = _mode(subject).get("mode")
     if mode == "standard" and _config(snapshot, "service").get("serviceClusterIPNone"):
         internal = (subject.fact("endpoints") or {}).get("internal")
         yield Finding(

@@ -52,14 +52,8 @@ class CustomObjects(Protocol):
     ) -> Any: ...
 
 
-def splits_traffic(service: Service) -> bool:
-    """Whether the service's deployment mode splits traffic between revisions (Knative's; a facts file
-    written by hand without a mode is taken as Knative, KServe's mode before 0.16)."""
-    return bool((service.facts.get("deployment_mode") or {}).get("canary", True))
-
-
 def require_knative(service: Service) -> None:
-    if not splits_traffic(service):
+    if not service.splits_traffic:
         mode = service.facts["deployment_mode"].get("name")
         raise KitError(
             f"{service.name} runs in {mode} mode: KServe's canaryTrafficPercent works in Knative mode only. "
@@ -146,7 +140,7 @@ def deploy(api: CustomObjects, service: Service, apply: Callable[[], None]) -> s
     does not declare (kubectl apply never removes a field it did not set): otherwise, after a rollback,
     every later revision would get 0 % of the traffic."""
     apply()
-    if not splits_traffic(service) or canary_percent(service.isvc) is not None:
+    if not service.splits_traffic or canary_percent(service.isvc) is not None:
         return f"deployed {service.name}"
     if canary_percent(deployed(api, service)) is None:
         return f"deployed {service.name}"

@@ -84,6 +84,12 @@ class Service:
             raise KitError(f"{FACTS_FILE} must be a mapping of facts (see the kit's docs/tooling.md)")
         return facts
 
+    @property
+    def splits_traffic(self) -> bool:
+        """Whether the deployment mode splits traffic between revisions (Knative's: `make canary`); a
+        facts file written by hand without a mode is taken as Knative, KServe's mode before 0.16."""
+        return bool((self.facts.get("deployment_mode") or {}).get("canary", True))
+
     def fact(self, key: str) -> Any:
         try:
             return self.facts[key]

@@ -103,9 +103,9 @@ def resolve_target(
 def canary_address(service: Service, host: str | None, url: str) -> tuple[str | None, str]:
     """The canary revision's address: KServe tags it `latest` (tag routing, which `make canary` turns
     on), and Knative serves a tag at `latest-<host>`."""
-    mode = service.facts.get("deployment_mode") or {}
-    if not mode.get("canary", True):
-        raise KitError(f"{service.name} runs in {mode.get('name')} mode: only Knative mode has canary revisions")
+    if not service.splits_traffic:
+        mode = service.facts["deployment_mode"].get("name")
+        raise KitError(f"{service.name} runs in {mode} mode: only Knative mode has canary revisions")
     if host:
         return f"latest-{host}", url
     parsed = urlparse(url)
