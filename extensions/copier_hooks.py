@@ -26,12 +26,13 @@ def _import_kit_modules() -> tuple[Any, Any, Any, Any]:
 
     Copier loads this file by path, and `copier update` loads two versions of the template in one
     process: each must see its own modules, so any cached `extensions` package is set aside while
-    importing and put back afterwards.
+    importing and put back afterwards. The same holds for `kserve_kit` (the extensions use its
+    admission rules, kserve_kit/admission/): a service's `kserve-kit update` has its own, older one loaded.
     """
     template_root = str(Path(__file__).resolve().parent.parent)
 
     def ours(module: str) -> bool:
-        return module == "extensions" or module.startswith("extensions.")
+        return any(module == package or module.startswith(f"{package}.") for package in ("extensions", "kserve_kit"))
 
     saved = {name: sys.modules.pop(name) for name in list(sys.modules) if ours(name)}
     sys.path.insert(0, template_root)

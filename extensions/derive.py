@@ -15,8 +15,9 @@ from typing import Any
 
 from extensions.modes import DEPLOYMENT_MODE_ANNOTATION, MODES, NAMES, SCALE_TARGETS, names_for
 from extensions.monitoring import SERVERS, alert_rules, dashboard, scrape_annotations
-from extensions.profile import environment_facts, external_host, load_profile
+from extensions.profile import control_plane, environment_facts, external_host, load_profile
 from extensions.runtimes import RUNTIMES, TORCH, TORCH_CPU_INDEX
+from kserve_kit.admission.releases import enabled
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 HTTP_PORT = 8080  # the port KServe routes to in the predictor container
@@ -89,12 +90,40 @@ def autoscaling_annotations(mode: str, answers: dict[str, Any]) -> dict[str, str
     return {} if delay in ("0", "0s") else {SCALE_DOWN_DELAY_ANNOTATION: delay}
 
 
+def gpu_placement(profile: dict[str, Any], mode: str, cluster: dict[str, Any]) -> dict[str, Any]:
+    """The profile's GPU node selector and tolerations, each only where the cluster admits it: in
+    Knative mode, Knative's webhook refuses them unless config-features enables them
+    (kubernetes.podspec-nodeselector / -tolerations, "disabled" as Knative ships: kserve/kserve#1425).
+    Where they are left out, the GPU resource alone places the pod (only GPU nodes advertise it)."""
+    features = (cluster.get("knative") or {}).get("features") or {}
+    admits = {
+        field: mode != "knative" or enabled(features, flag)
+        for field, flag in (("node_selector", "kubernetes.podspec-nodeselector"),
+                            ("tolerations", "kubernetes.podspec-tolerations"))
+    }  # fmt: skip
+    wanted = {
+        "node_selector": profile["gpu"]["node_selector"] or {},
+        "tolerations": profile["gpu"]["tolerations"] or [],
+    }
+    return {
+        "node_selector": wanted["node_selector"] if admits["node_selector"] else {},
+        "tolerations": wanted["tolerations"] if admits["tolerations"] else [],
+        # What the profile would pin GPU pods with but the cluster refuses: the README says what to ask for.
+        "refused_flags": [
+            flag for field, flag in (("node_selector", "kubernetes.podspec-nodeselector"),
+                                     ("tolerations", "kubernetes.podspec-tolerations"))
+            if wanted[field] and not admits[field]
+        ],
+    }  # fmt: skip
+
+
 def derive(answers: dict[str, Any]) -> dict[str, Any]:
     """The derived values for one set of answers (raises KeyError while answers are missing)."""
     profile = load_profile(answers["platform"])
     env = environment_facts(profile, answers["environment"])
     mode = MODES[env["deployment_mode"]]
     mode_name = mode.name_for(env["kserve"]["version"])
+    cluster = control_plane(profile, answers["environment"])
     name, namespace, storage = answers["service_name"], answers["namespace"], answers["model_storage"]
     runtime = RUNTIMES[answers["runtime"]]
     package = name.replace("-", "_")
@@ -103,9 +132,13 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
     external = answers["visibility"] == "external"
     vault = storage == "s3" and bool(answers.get("vault"))  # Vault holds the S3 credentials
     gpu = runtime.supports_gpu and bool(answers.get("gpu"))
-    # KServe's storage initializer downloads (s3) or links (pvc) the model; a baked model needs none.
-    storage_initializer = storage in ("s3", "pvc")
-    model_dir = MOUNTED_MODEL_DIR if storage_initializer else BAKED_MODEL_DIR
+    # The model comes from storage at /mnt/models (s3, pvc) or is baked into the image. KServe's storage
+    # initializer downloads s3; a pvc is mounted directly where the release does so (always since 0.16,
+    # kserve/kserve#4694; by storageInitializer.enableDirectPvcVolumeMount before), with no init container.
+    mounted = storage in ("s3", "pvc")
+    direct_pvc = bool(cluster["kserve"]["config"]["storageInitializer.enableDirectPvcVolumeMount"])
+    storage_initializer = storage == "s3" or (storage == "pvc" and not direct_pvc)
+    model_dir = MOUNTED_MODEL_DIR if mounted else BAKED_MODEL_DIR
     unconfirmed = set(profile.get("unconfirmed") or [])
 
     common_labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "kserve-template"}
@@ -125,7 +158,7 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         required_annotations[STORAGE_INITIALIZER_UID_ANNOTATION] = str(env["storage_initializer_uid"])
     monitored = bool(answers.get("monitoring"))
     metrics_port = SERVERS[runtime.server].port or HTTP_PORT
-    isvc_scrape, pod_scrape = scrape_annotations(mode, metrics_port) if monitored else ({}, {})
+    isvc_scrape, pod_scrape = scrape_annotations(mode, metrics_port, monitored)
     # The kit version changes every release: first, away from the end where owners add their own.
     annotations = {
         KIT_VERSION_ANNOTATION: version,
@@ -190,12 +223,16 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         "visibility": answers["visibility"],
         "visibility_label": mode.visibility_label,
         "storage": storage,
-        "storage_uri": answers.get("storage_uri") if storage_initializer else None,
+        "storage_uri": answers.get("storage_uri") if mounted else None,
+        "storage_initializer": storage_initializer,
         "endpoints": endpoints,
         "ready_unknown_is_known_issue": env["ready_unknown_is_known_issue"],
         "vault": vault_facts,
         "guideline": {"title": profile["guideline"], "url": profile["guideline_url"], "contacts": profile["contacts"]},
         "kserve": env["kserve"],
+        # The cluster's KServe and Knative as the kit models them (releases, the inferenceservice-config
+        # and config-features values the output depends on): validate's admission rules and doctor read it.
+        "control_plane": cluster,
         # What KServe's cluster configuration (inferenceservice-config) must agree with: `make doctor`.
         "ingress": {
             "gateway": profile["ingress_gateway"],
@@ -260,8 +297,7 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         else None,
         "gpu_resource": profile["gpu"]["resource"] if gpu else None,
         "gpu_count": 1 if gpu else 0,
-        "node_selector": profile["gpu"]["node_selector"] if gpu else {},
-        "tolerations": profile["gpu"]["tolerations"] if gpu else [],
+        "gpu_placement": gpu_placement(profile, env["deployment_mode"], cluster) if gpu else None,
         "base_image": profile["base_images"][answers["runtime"]]["gpu" if gpu else "cpu"],
         "torch": TORCH if TORCH in runtime.dependencies else None,
         "torch_cpu_index": TORCH_CPU_INDEX,
@@ -272,6 +308,10 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
             "domain": f"environments.{answers['environment']}.domain" in unconfirmed,
             "allowed_registries": "allowed_registries" in unconfirmed,
             "guideline_url": "guideline_url" in unconfirmed,
+            "gpu_placement": bool(
+                {"knative.features.kubernetes.podspec-nodeselector", "knative.features.kubernetes.podspec-tolerations"}
+                & set(cluster["unconfirmed"])
+            ),
         },
         "unconfirmed_note": f"[unconfirmed: ask {profile['contacts']['infra']}]",
     }

@@ -16,6 +16,7 @@ from typing import Any
 from extensions.modes import DeploymentMode
 
 WINDOW = "5m"
+SCRAPING_ANNOTATION = "serving.kserve.io/enable-prometheus-scraping"
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ POD_NOT_READY = (
 )
 
 
-def scrape_annotations(mode: DeploymentMode, port: int) -> tuple[dict[str, str], dict[str, str]]:
+def scrape_annotations(mode: DeploymentMode, port: int, monitored: bool) -> tuple[dict[str, str], dict[str, str]]:
     """The InferenceService's and the pod's (ServingRuntime `spec.annotations`) annotations that get
     the server's `/metrics` on `port` scraped. KServe sets `prometheus.io/port` and `path` itself
     only behind Knative's queue-proxy, and never `prometheus.io/scrape` (kserve/website#315)."""
@@ -87,11 +88,18 @@ def scrape_annotations(mode: DeploymentMode, port: int) -> tuple[dict[str, str],
         "prometheus.kserve.io/port": str(port),
         "prometheus.kserve.io/path": "/metrics",
     }
-    if not mode.queue_proxy:  # Standard mode: Prometheus scrapes the server's own port
-        return {}, pod | {"prometheus.io/port": str(port), "prometheus.io/path": "/metrics"}
+    if not mode.queue_proxy:
+        # Standard mode: Prometheus scrapes the server's own port. Where the cluster sets
+        # metricsAggregator.enablePrometheusScraping, KServe's pod mutator would rewrite prometheus.io/port
+        # to a queue-proxy port these pods do not have (pkg/webhook/admission/pod/metrics_aggregate_injector.go,
+        # v0.15.2-v0.17.0): the annotation, which wins over the cluster's setting, keeps it off, monitored or not.
+        isvc = {SCRAPING_ANNOTATION: "false"}
+        return isvc, (pod | {"prometheus.io/port": str(port), "prometheus.io/path": "/metrics"}) if monitored else {}
+    if not monitored:
+        return {}, {}
     # Knative: the queue-proxy serves the pod's metrics; aggregation adds the server's to its own.
     isvc = {
-        "serving.kserve.io/enable-prometheus-scraping": "true",
+        SCRAPING_ANNOTATION: "true",
         "serving.kserve.io/enable-metric-aggregation": "true",
     }
     return isvc, pod

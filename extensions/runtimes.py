@@ -13,6 +13,10 @@ from dataclasses import dataclass
 TORCH = "torch==2.13.0"
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 KSERVE = "kserve==0.21.*"
+# KServe's Python server, as its ServingRuntime starts it. `--enable_grpc` defaults to true
+# (python/kserve/kserve/model_server.py, v0.15.2 to v0.20.0): every pod would open an undeclared,
+# unrouted gRPC listener on 8081. Off, unless the owner edits it back and declares the port.
+KSERVE_ARGS = ("--model_name={{.Name}}", "--model_dir={model_dir}", "--http_port={port}", "--enable_grpc=false")
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ RUNTIMES: dict[str, Runtime] = {
         server="kserve",
         dependencies=(KSERVE, "scikit-learn>=1.5,<2", "joblib>=1.3", "numpy>=1.26"),
         entrypoint=("python", "-m", "{package}"),
-        args=("--model_name={{.Name}}", "--model_dir={model_dir}", "--http_port={port}"),
+        args=KSERVE_ARGS,
         artifacts={".": "model"},
         train=("$(PY) -m training.train --output model",),
         model_class="SklearnModel",
@@ -63,7 +67,7 @@ RUNTIMES: dict[str, Runtime] = {
         dependencies=(KSERVE, TORCH, "numpy>=1.26"),
         dev_dependencies=("scikit-learn>=1.5,<2",),  # the demo's data set
         entrypoint=("python", "-m", "{package}"),
-        args=("--model_name={{.Name}}", "--model_dir={model_dir}", "--http_port={port}"),
+        args=KSERVE_ARGS,
         artifacts={".": "model"},
         train=("$(PY) -m training.train --output model",),
         model_class="PyTorchModel",

@@ -46,8 +46,13 @@ def platform_error(platform: str) -> str:
     return ""
 
 
-def external_host_label(service_name: str, namespace: str, platform: str) -> str:
-    return profile.external_host_label(load_profile(platform), service_name, namespace)
+def _overflow_message(subject: str, service_name: str, namespace: str, platform: str) -> str:
+    """Which derived name (kserve_kit/admission/names.py) overflows first, and by how much."""
+    found = profile.name_overflows(load_profile(platform), service_name, namespace)
+    if not found:
+        return ""
+    _, name = found[0]
+    return f"{subject} {name.over} too long: {name.what} would be {len(name.value)} of {name.limit} characters"
 
 
 def _dns_error(what: str, value: str, pattern: re.Pattern[str], example: str) -> str:
@@ -77,21 +82,16 @@ def service_name_error(service_name: str, platform: str) -> str:
     package = service_name.replace("-", "_")
     if package in _TAKEN_MODULES or package in sys.stdlib_module_names:
         return f"'{service_name}' would shadow the Python module {package}: pick another name"
-    # The shortest possible namespace (one character) must still fit the external hostname.
-    over = len(external_host_label(service_name, "x", platform)) - DNS_LABEL_MAX
-    if over > 0:
-        return f"Service name too long by {over}: its URL label must fit {DNS_LABEL_MAX} characters"
-    return ""
+    # With the shortest possible namespace (one character), every name KServe and Knative derive must fit.
+    return _overflow_message("Name", service_name, "x", platform)
 
 
 def namespace_error(namespace: str, service_name: str, platform: str) -> str:
-    """DNS-1123 label; with the service name it must fit the external hostname's label budget."""
-    # The external hostname's first label holds the namespace: what is left of it for this service.
-    budget = DNS_LABEL_MAX - (len(external_host_label(service_name, namespace, platform)) - len(namespace))
-    if len(namespace) > min(budget, DNS_LABEL_MAX):
-        most = min(budget, DNS_LABEL_MAX)
-        return f"Namespace has {len(namespace)} characters; with this service name use at most {most}"
-    return _dns_error("Namespace", namespace, _DNS_1123, "vision-ai")
+    """DNS-1123 label; with the service name, every name KServe and Knative derive must fit (in every
+    environment of the platform: a service may move between them)."""
+    if error := _dns_error("Namespace", namespace, _DNS_1123, "vision-ai"):
+        return error
+    return _overflow_message("Namespace", service_name, namespace, platform)
 
 
 def label_value_error(what: str, value: str) -> str:
@@ -268,6 +268,8 @@ def at_least(value: str, floor: str) -> str:
 
 
 def fitting_namespace(service_name: str, platform: str, preferred: str) -> str:
-    """`preferred`, cut short enough for the service's URL label (a namespace default that fits)."""
-    room = DNS_LABEL_MAX - len(external_host_label(service_name, "", platform))
-    return preferred[: max(room, 1)].rstrip("-") or preferred[0]
+    """`preferred`, cut short enough for every name derived from it (a namespace default that fits)."""
+    namespace = preferred
+    while len(namespace) > 1 and profile.name_overflows(load_profile(platform), service_name, namespace):
+        namespace = namespace[:-1].rstrip("-") or namespace[0]
+    return namespace

@@ -24,6 +24,8 @@ from kserve_kit.service import ISVC_POD_LABEL, Service
 
 ISVC_GROUP, ISVC_VERSION, ISVC_PLURAL = "serving.kserve.io", "v1beta1", "inferenceservices"
 KSERVE_CONFIG = "inferenceservice-config"  # KServe's ConfigMap, in the namespace KServe runs in
+KNATIVE_FEATURES = "config-features"  # Knative Serving's feature flags, in its namespace
+KSERVE_CONTROLLER = "kserve-controller-manager"  # KServe's controller Deployment: its image tag is the release
 
 
 class ClusterUnavailable(Exception):
@@ -52,6 +54,9 @@ class Snapshot:
     events: list[client.CoreV1Event] = field(default_factory=list)
     # KServe's cluster-wide configuration (ConfigMap inferenceservice-config), when it could be read.
     kserve_config: dict[str, Any] | None = None
+    # Knative's config-features ConfigMap and KServe's controller Deployment, when they could be read.
+    knative_features: dict[str, Any] | None = None
+    kserve_controller: dict[str, Any] | None = None
 
     def events_for(self, name: str) -> list[client.CoreV1Event]:
         return [event for event in self.events if event.involved_object and event.involved_object.name == name]
@@ -79,7 +84,8 @@ def api_client() -> client.ApiClient:
     return client.ApiClient()
 
 
-def read_live(name: str, namespace: str, kserve_namespace: str = "kserve") -> Snapshot:
+def read_live(name: str, namespace: str, kserve_namespace: str = "kserve",
+              knative_namespace: str | None = "knative-serving") -> Snapshot:  # fmt: skip
     api = api_client()
     try:
         isvc = client.CustomObjectsApi(api).get_namespaced_custom_object(
@@ -95,17 +101,29 @@ def read_live(name: str, namespace: str, kserve_namespace: str = "kserve") -> Sn
         ]
     except client.ApiException as error:
         raise ClusterUnavailable(f"the API server answered {error.status} {error.reason}: {error.body}") from error
-    return Snapshot(isvc, pods, events, read_kserve_config(api, kserve_namespace))
+    return Snapshot(
+        isvc, pods, events, read_config_map(api, KSERVE_CONFIG, kserve_namespace),
+        read_config_map(api, KNATIVE_FEATURES, knative_namespace) if knative_namespace else None,
+        read_controller(api, kserve_namespace),
+    )  # fmt: skip
 
 
-def read_kserve_config(api: client.ApiClient, namespace: str) -> dict[str, Any] | None:
-    """KServe's ConfigMap as the API returns it, or None where the caller may not read it (owners
-    often may not read the KServe namespace: doctor then says it could not compare)."""
+def read_config_map(api: client.ApiClient, name: str, namespace: str) -> dict[str, Any] | None:
+    """A ConfigMap of the control plane as the API returns it, or None where the caller may not read
+    it (owners often may not read the KServe or Knative namespace: doctor then says it could not compare)."""
     try:
-        config_map = client.CoreV1Api(api).read_namespaced_config_map(KSERVE_CONFIG, namespace)
+        config_map = client.CoreV1Api(api).read_namespaced_config_map(name, namespace)
     except client.ApiException:
         return None
     return {"apiVersion": "v1", "kind": "ConfigMap", **api.sanitize_for_serialization(config_map)}
+
+
+def read_controller(api: client.ApiClient, namespace: str) -> dict[str, Any] | None:
+    try:
+        deployment = client.AppsV1Api(api).read_namespaced_deployment(KSERVE_CONTROLLER, namespace)
+    except client.ApiException:
+        return None
+    return {"apiVersion": "apps/v1", "kind": "Deployment", **api.sanitize_for_serialization(deployment)}
 
 
 def read_snapshot(path: Path) -> Snapshot:
@@ -126,16 +144,20 @@ def read_snapshot(path: Path) -> Snapshot:
     isvcs = [item for item in items if item.get("kind") == "InferenceService"]
     if not isvcs:
         raise ClusterUnavailable(f"snapshot {path} holds no InferenceService")
-    configs = [
-        item
-        for item in items
-        if item.get("kind") == "ConfigMap" and (item.get("metadata") or {}).get("name") == KSERVE_CONFIG
-    ]
+
+    def named(kind: str, name: str) -> dict[str, Any] | None:
+        found = [
+            item for item in items if item.get("kind") == kind and (item.get("metadata") or {}).get("name") == name
+        ]
+        return found[0] if found else None
+
     return Snapshot(
         isvcs[0],
         [typed(item, "V1Pod") for item in items if item.get("kind") == "Pod"],
         [typed(item, "CoreV1Event") for item in items if item.get("kind") == "Event"],
-        configs[0] if configs else None,
+        named("ConfigMap", KSERVE_CONFIG),
+        named("ConfigMap", KNATIVE_FEATURES),
+        named("Deployment", KSERVE_CONTROLLER),
     )
 
 
@@ -148,8 +170,10 @@ def record_snapshot(snapshot: Snapshot, path: Path) -> None:
         for event in snapshot.events
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
-    config = [snapshot.kserve_config] if snapshot.kserve_config else []
-    document = {"apiVersion": "v1", "kind": "List", "items": [snapshot.isvc, *pods, *events, *config]}
+    control_plane = [
+        item for item in (snapshot.kserve_config, snapshot.knative_features, snapshot.kserve_controller) if item
+    ]
+    document = {"apiVersion": "v1", "kind": "List", "items": [snapshot.isvc, *pods, *events, *control_plane]}
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
@@ -182,10 +206,12 @@ def run_report(command: str, args: argparse.Namespace, report: Report) -> int:
     subject = subject_of(args.repo, args.name, args.namespace)
     try:
         kserve_namespace = (subject.fact("kserve") or {}).get("namespace") or "kserve"
+        knative = (subject.fact("control_plane") or {}).get("knative", {})
+        knative_namespace = (knative or {}).get("namespace", "knative-serving") if knative is not None else None
         snapshot = (
             read_snapshot(args.snapshot)
             if args.snapshot
-            else read_live(subject.name, subject.namespace, kserve_namespace)
+            else read_live(subject.name, subject.namespace, kserve_namespace, knative_namespace)
         )
     except ClusterUnavailable as error:
         print(f"{command}: cannot read {subject.name} in {subject.namespace}: {error}", file=sys.stderr)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from kserve_kit import kserve_config
+from kserve_kit.admission.knative import POD_FLAGS, VOLUME_FLAGS
 from kserve_kit.cluster import Snapshot, Subject, run_report
 from kserve_kit.cluster import add_arguments as add_cluster_arguments
 from kserve_kit.findings import Finding
@@ -29,6 +30,8 @@ PULL_FAILURES = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName"}
 TAG_RESOLUTION = re.compile(r"(?i)(resolv\w* (image|tag)|to digest|unable to fetch image)")
 CONNECTION = re.compile(r"(?i)(connect|timed? ?out|unreachable|connection reset|EndpointConnectionError|no route)")
 RECENT_EVENTS = 5
+CONFIG_SECTION = kserve_config.CONFIG
+KNATIVE_FLAGS = {**POD_FLAGS, **VOLUME_FLAGS}  # a refused field (or volume source) -> the flag that admits it
 
 
 def _container_states(snapshot: Snapshot, name: str) -> Iterator[tuple[str, Any]]:
@@ -90,6 +93,13 @@ def storage_initializer(snapshot: Snapshot, subject: Subject) -> Iterator[Findin
                 "(`kubectl get pod -o yaml`) and that the namespace's workspace setup allows egress to storage"
             )
             yield Finding("storage initializer cannot reach storage", seen, fix, ISTIO_CNI)
+        elif CONNECTION.search(failure):  # no Istio CNI here: the network, not the credentials
+            fix = (
+                f"the storage endpoint of {subject.fact('storage_uri') or 'the model'} did not answer: check the "
+                f"endpoint and region in the storage configuration and that the mesh lets the pod reach it (ask "
+                f"{contact(subject.facts, 'infra')}); credentials are not the cause of a connection failure"
+            )
+            yield Finding("storage initializer cannot reach storage", seen, fix, STORAGE_FAQ)
         else:
             title = (
                 "storage initializer cannot start ("
@@ -97,6 +107,89 @@ def storage_initializer(snapshot: Snapshot, subject: Subject) -> Iterator[Findin
                 + ")"
             )
             yield Finding(title, seen, _storage_fix(subject), STORAGE_FAQ)
+
+
+PVC_MISSING = re.compile(r'persistentvolumeclaim "([^"]+)" not found|unbound immediate PersistentVolumeClaims')
+NO_MODEL = re.compile(r"(?i)(no such file|FileNotFoundError|not found|does not exist|is empty|no model)")
+
+
+def model_volume(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
+    """A pvc:// model KServe mounts directly (no storage initializer: always since 0.16, and by
+    enableDirectPvcVolumeMount before): the claim missing or unbound (the pod stays Pending), the
+    volume not mountable (FailedMount), or nothing at the path (the server finds no model)."""
+    uri = str(subject.fact("storage_uri") or "")
+    if not uri.startswith("pvc://") or subject.fact("storage_initializer"):
+        return
+    claim, _, path = uri.removeprefix("pvc://").partition("/")
+    section = STORAGE_FAQ
+    for event in snapshot.events:
+        message = event.message or ""
+        if event.reason == "FailedScheduling" and PVC_MISSING.search(message):
+            fix = (
+                f"create the PersistentVolumeClaim {claim} in {subject.namespace}, or bind it (`kubectl get pvc "
+                f"{claim} -n {subject.namespace}` must say Bound): the pod cannot be scheduled until then"
+            )
+            yield Finding("the model's volume claim is missing or unbound", f"event FailedScheduling: {message}", fix,
+                          section)  # fmt: skip
+        elif event.reason == "FailedMount":
+            fix = (
+                f"the volume of claim {claim} cannot be mounted on the node: check `kubectl describe pvc {claim} -n "
+                f"{subject.namespace}` (access mode ReadOnlyMany or ReadWriteMany for more than one replica, the "
+                "volume's zone)"
+            )
+            yield Finding("the model's volume cannot be mounted", f"event FailedMount: {message}", fix, section)
+    for pod, status in _container_states(snapshot, SERVER):
+        waiting = status.state.waiting if status.state else None
+        failure = _failure(status)
+        subpath = waiting and waiting.reason == "CreateContainerConfigError" and "subPath" in (waiting.message or "")
+        if subpath or (failure and NO_MODEL.search(failure)):
+            seen = f"pod {pod} {SERVER}: {waiting.message if subpath else failure}"
+            fix = (
+                f"nothing usable at {path or '/'} on claim {claim}: KServe mounts that path read-only at "
+                f"{subject.fact('model_dir') or '/mnt/models'}; copy the model there (what `make train` writes) or "
+                "correct storageUri in k8s/inference-service.yaml"
+            )
+            yield Finding("the model is not at its path on the volume claim", seen, fix, section)
+
+
+KNATIVE_REFUSED = re.compile(r'must not set the field\(s\): ([^\n"]+)|\w[\w ]* support is (?:disabled|off)[^\n"]*')
+
+
+def knative_refused(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
+    """Knative's webhook refused the revision KServe built (a pod-spec field its config-features keep
+    off, kserve/kserve#1425): KServe reports it on the InferenceService's conditions and events."""
+    texts = [f"{kind}: {c.get('message')}" for kind, c in conditions(snapshot.isvc).items() if c.get("message")]
+    texts += [f"event {event.reason}: {event.message}" for event in snapshot.events if event.message]
+    for text in texts:
+        match = KNATIVE_REFUSED.search(text)
+        if not match:
+            continue
+        fields = match.group(1) or match.group(0)
+        squeezed = fields.lower().replace(" ", "")
+        flags = [flag for field, flag in KNATIVE_FLAGS.items() if field.lower() in squeezed]
+        fix = (
+            f"Knative's config-features keep {', '.join(flags) or 'that field'} off: remove the field from k8s/ "
+            "(`make validate` names each one the cluster refuses), or ask "
+            f"{contact(subject.facts, 'infra')} to enable the flag and record it in the platform profile's "
+            "knative.features, then `make update` and `make deploy`"
+        )
+        yield Finding("Knative refused the revision's pod spec", text, fix, CONFIG_SECTION)
+        return
+
+
+DOMAIN_ERROR = re.compile(r'invalid domain name "([^"]+)"')
+
+
+def derived_names(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
+    """A host KServe derives with a label past 63 characters (Standard mode: nothing is created)."""
+    for event in snapshot.events:
+        if match := DOMAIN_ERROR.search(event.message or ""):
+            fix = (
+                f"a DNS label of {match.group(1)} is over 63 characters: KServe creates no Deployment, Service or "
+                "route. Rename the service or move it to a shorter namespace (`make validate` names the label)"
+            )
+            yield Finding("KServe cannot name the service's host", f"event {event.reason}: {event.message}", fix,
+                          CONFIG_SECTION)  # fmt: skip
 
 
 def vault_injection(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
@@ -184,6 +277,9 @@ def route_status(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
 
 CHECKS: list[Callable[[Snapshot, Subject], Iterator[Finding]]] = [
     storage_initializer,
+    model_volume,
+    knative_refused,
+    derived_names,
     vault_injection,
     image_pull,
     api_unreachable,

@@ -1,8 +1,10 @@
-"""What `make doctor` checks between the service and KServe's own view of the cluster: the deployment
-mode the InferenceService was created in, and KServe's cluster-wide configuration (ConfigMap
-inferenceservice-config: the default deployment mode, ingress or Gateway API, the domain, the
-predictor Service, the storage initializer). Each mismatch would make the service, or what the kit
-says about it (endpoints, smoke targets), wrong; each finding says what to do.
+"""What `make doctor` checks between the service and the control plane's own view of the cluster: the
+deployment mode the InferenceService was created in, KServe's release (its controller's image) and
+cluster-wide configuration (ConfigMap inferenceservice-config: the default deployment mode, ingress or
+Gateway API, the domain, the predictor Service, the storage initializer, metrics), and Knative's
+feature flags (ConfigMap config-features), each against the facts file's `control_plane` (the
+profile's statements and the releases' defaults). Each mismatch would make the service, or what the
+kit says about it (endpoints, smoke targets, what validate admits), wrong; each finding says what to do.
 
 The ConfigMap's values are JSON documents, one per key (deploy, ingress, service, storageInitializer),
 as KServe ships them (config/configmap/inferenceservice.yaml in kserve/kserve).
@@ -92,8 +94,10 @@ def ingress(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
             "which is right, and fix the profile or the cluster",
             CONFIG,
         )
-    key = "kserveIngressGateway" if mode == "standard" and gateway_api else "ingressGateway"
-    if config.get(key) and config[key] != expected["gateway"]:
+    # Knative routes through ingressGateway; Standard mode through the Gateway API's kserveIngressGateway,
+    # or Ingress objects of ingressClassName (compared with the control plane's config, below).
+    key = ("kserveIngressGateway" if gateway_api else None) if mode == "standard" else "ingressGateway"
+    if key and config.get(key) and config[key] != expected["gateway"]:
         yield Finding(
             "external traffic comes through another gateway",
             f"inferenceservice-config ingress.{key} is {config[key]}; the platform profile says {expected['gateway']}",
@@ -149,4 +153,100 @@ def storage_initializer_image(snapshot: Snapshot, subject: Subject) -> Iterator[
         )
 
 
-CHECKS = [deployed_mode, default_mode, ingress, headless_service, storage_initializer_image]
+def _stated(subject: Subject) -> dict[str, Any]:
+    return subject.fact("control_plane") or {}
+
+
+def _unconfirmed(subject: Subject, key: str) -> str:
+    return " (a shipped default or unconfirmed)" if key in (_stated(subject).get("unconfirmed") or []) else ""
+
+
+def _same(live: Any, expected: Any) -> bool:
+    return str(live).lower() == str(expected).lower()
+
+
+def kserve_release(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
+    """The cluster's KServe release (kserve-controller-manager's image tag, which KServe's release
+    script sets: hack/generate-install.sh@v0.15.2) against the profile's."""
+    expected = (_stated(subject).get("kserve") or {}).get("version")
+    containers = (((snapshot.kserve_controller or {}).get("spec") or {}).get("template") or {}).get("spec") or {}
+    images = [
+        str(c.get("image", ""))
+        for c in containers.get("containers") or []
+        if "kserve-controller" in str(c.get("image"))
+    ]
+    tags = [image.rsplit(":", 1)[-1].removeprefix("v") for image in images if ":" in image.rsplit("/", 1)[-1]]
+    if expected and tags and tags[0] != str(expected):
+        yield Finding(
+            "the cluster runs another KServe release",
+            f"kserve-controller-manager runs {images[0]}; the platform profile says KServe {expected}"
+            + _unconfirmed(subject, "kserve.version"),
+            f"what validate admits follows the profile's release (mode names, webhook rules, storage): ask "
+            f"{contact(subject.facts, 'infra')} to correct the profile's kserve.version, then `make update` and "
+            "`make validate`; since KServe 0.15.1 a mode name the cluster does not expect is refused on update "
+            "(validateDeploymentMode)",
+            CONFIG,
+        )
+
+
+def kserve_settings(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
+    """Each inferenceservice-config value the kit's output depends on (`control_plane.kserve.config`)."""
+    stated = (_stated(subject).get("kserve") or {}).get("config") or {}
+    if not snapshot.kserve_config:
+        return
+    for key, expected in stated.items():
+        document, _, field = key.partition(".")
+        live = _config(snapshot, document).get(field)
+        if live is None or _same(live, expected):
+            continue  # absent: a release that dropped the key (e.g. enableDirectPvcVolumeMount since 0.16)
+        yield Finding(
+            "KServe is configured otherwise than the profile says",
+            f"inferenceservice-config {key} is {live}; the platform profile models {expected}"
+            + _unconfirmed(subject, f"kserve.config.{key}"),
+            f"the manifests were rendered for {expected}: ask {contact(subject.facts, 'infra')} which is right; the "
+            f"profile's kserve.config must say {key}: {json.dumps(live)}, then `make update`",
+            CONFIG,
+        )
+
+
+def standard_scraping(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
+    """Standard mode: KServe's pod mutator rewrites prometheus.io/port to a queue-proxy port when
+    scraping is on (cluster-wide or by annotation) and the InferenceService does not turn it off."""
+    if _mode(subject).get("mode") != "standard" or not snapshot.kserve_config:
+        return
+    cluster = _config(snapshot, "metricsAggregator").get("enablePrometheusScraping")
+    annotation = ((snapshot.isvc.get("metadata") or {}).get("annotations") or {}).get(SCRAPING)
+    if (annotation if annotation is not None else str(cluster).lower()) == "true":
+        yield Finding(
+            "Prometheus scrapes a port the pod does not have",
+            f"inferenceservice-config metricsAggregator.enablePrometheusScraping is {cluster}; the InferenceService's "
+            f"{SCRAPING} is {annotation or 'not set'}: KServe sets prometheus.io/port to Knative's queue-proxy "
+            "port (9091), which Standard-mode pods lack",
+            f'set {SCRAPING}: "false" on the InferenceService (`make update` renders it), then `make deploy`: the '
+            "pod's own prometheus.io/port (the server's) then stands",
+            CONFIG,
+        )
+
+
+def knative_features(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
+    """Knative's config-features flags against those validate applied (`control_plane.knative.features`)."""
+    knative = _stated(subject).get("knative") or {}
+    live = (snapshot.knative_features or {}).get("data")
+    if not knative or live is None:
+        return
+    for flag, expected in (knative.get("features") or {}).items():
+        if flag in live and not _same(live[flag], expected):
+            yield Finding(
+                "Knative's feature flags differ from the profile's",
+                f"config-features {flag} is {live[flag]}; the platform profile models {expected}"
+                + _unconfirmed(subject, f"knative.features.{flag}"),
+                f"what `make validate` admits follows the profile: ask {contact(subject.facts, 'infra')} to record "
+                f"{flag}: {live[flag]} in its knative.features, then `make update` (GPU node selection, volumes "
+                "and other pod fields follow the flags)",
+                CONFIG,
+            )
+
+
+SCRAPING = "serving.kserve.io/enable-prometheus-scraping"
+CHECKS = [deployed_mode, default_mode, ingress, headless_service, storage_initializer_image, kserve_release,
+          kserve_settings, standard_scraping, knative_features]  # fmt: skip

@@ -24,9 +24,10 @@ class Finding:
     message: str
     section: str
     warning: bool = False  # worth saying, not wrong: validate still passes
+    basis: str = "guideline"  # what `section` is in: the guideline, or an upstream release ("KServe 0.15.2")
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.message} [guideline: {self.section}]"
+        return f"{self.file}: {self.message} [{self.basis}: {self.section}]"
 
 
 class Repo:
@@ -178,9 +179,10 @@ def deployment_mode(repo: Repo) -> Iterator[Finding]:
         elif value in mode["deprecated"]:
             yield Finding(
                 name,
-                f"{value!r} is the deployment mode's old name (KServe 0.16 renamed it): write "
-                f"{mode['deprecated'][value]}. KServe 0.16.0 refuses the new name on an InferenceService created "
-                "with the old one: re-create it there (kserve/kserve#4798)",
+                f"{value!r} is the deployment mode's old name (KServe 0.16 renamed it, kserve/kserve#4608): write "
+                f"{mode['deprecated'][value]}. On 0.16.x KServe records the new name in the status, so an old name "
+                "in the annotation is refused on every patch and even on delete (#4798); since 0.17.0 KServe's "
+                "defaulter rewrites old names (#5025) and since 0.19.0 it reads old statuses (#5427)",
                 section,
                 warning=True,
             )

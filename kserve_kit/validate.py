@@ -6,6 +6,9 @@
    KSERVE_SCHEMA_DIR (a directory or URL), else the cluster's CRDs when a kubeconfig is there,
    else the KServe release the platform profile targets (`kserve.crd_schemas` in the facts file).
 2. Platform policy (kserve_kit.policy): each finding names its guideline section.
+   Admission (kserve_kit.admission): KServe's webhooks, Knative's pod-spec field mask under the
+   cluster's feature flags, and every derived name, for the releases in the facts' `control_plane`;
+   each finding names its upstream file and release.
 3. Dockerfile lint: hadolint, with the rules the repo skips justified in .hadolint.yaml.
 4. No leftover merge conflicts (`<<<<<<<` markers, `*.rej` files) from an update.
 
@@ -28,6 +31,7 @@ from typing import Any
 import kubernetes_validate
 
 from kserve_kit import KitError
+from kserve_kit.admission.rules import admission_findings
 from kserve_kit.conflicts import conflict_problems
 from kserve_kit.policy import Repo, policy_findings
 from kserve_kit.schemas import KSERVE_GROUP, ClusterSchemas, SchemaSource
@@ -115,7 +119,8 @@ def hadolint_errors(root: Path) -> Iterator[str]:
 
 
 def validate_repo(service: Service, source: SchemaSource) -> list[str]:
-    findings = policy_findings(Repo(service))
+    repo = Repo(service)
+    findings = [*policy_findings(repo), *admission_findings(repo)]
     for warning in (finding for finding in findings if finding.warning):
         print(f"warning: {warning}", file=sys.stderr)
     return [
@@ -151,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: {error}", file=sys.stderr)
         print(
             f"validate: {len(errors)} problem(s) in {root} (k8s/ built with {services[0].manifests.method}; "
-            f"KServe CRD schemas from {', '.join(sorted(sources))}; Kubernetes schemas; policy; hadolint)"
+            f"KServe CRD schemas from {', '.join(sorted(sources))}; Kubernetes schemas; policy; "
+            "KServe and Knative admission; hadolint)"
         )
     return 1 if any(results.values()) else 0

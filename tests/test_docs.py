@@ -118,3 +118,16 @@ def test_the_messages_line_up_their_comments() -> None:
     for message in (config["_message_after_copy"], config["_message_after_update"]):
         commands = [line for line in message.splitlines() if line.startswith("  ") and "#" in line]
         assert len({line.index("#") for line in commands}) == 1, commands
+
+
+def test_the_admission_doc_lists_every_derived_name_and_control_plane_fact() -> None:
+    from kserve_kit.admission import names, releases
+
+    text = (KIT_ROOT / "docs" / "admission.md").read_text(encoding="utf-8")
+    derived = [
+        *names.derived_names("a", "b", "knative", "{name}.{domain}"),
+        *names.derived_names("a", "b", "standard", None),
+    ]
+    missing = [name.what.removeprefix("the ") for name in derived if name.what.removeprefix("the ") not in text]
+    missing += [key for key in releases.KSERVE_CONFIG_DEFAULTS if f"kserve.config.{key}" not in text]
+    assert not missing, f"docs/admission.md does not list: {missing}"

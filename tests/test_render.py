@@ -23,6 +23,14 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
     "torchserve-gpu-vault-next-gen": {"runtime": "torchserve", "gpu": True, "environment": "lab2"},
     "torchserve-cpu-baked-v2": {"runtime": "torchserve", "model_storage": "image", "inference_protocol": "v2"},
     "next-gen-baked": {"environment": "lab2", "model_storage": "image"},
+    # KServe mounts a pvc directly (no storage initializer): no Istio CNI UID annotation on next-gen.
+    "next-gen-pvc-pytorch-gpu": {
+        "environment": "lab2",
+        "model_storage": "pvc",
+        "storage_uri": "pvc://models/iris",
+        "runtime": "pytorch",
+        "gpu": True,
+    },
     # Another organisation's profile: Standard mode, Gateway API, no Vault, no local gateway.
     "standard-defaults": {"platform": "example-standard"},
     "standard-prod-cluster-local-pytorch": {
@@ -31,6 +39,7 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
         "visibility": "cluster-local",
         "runtime": "pytorch",
     },  # fmt: skip
+    "standard-gpu": {"platform": "example-standard", "runtime": "pytorch", "gpu": True},
 }
 
 
@@ -51,7 +60,9 @@ def test_no_template_syntax_is_left_over(repo: Path) -> None:
         if path.is_file() and path.suffix != ".jinja":
             text = path.read_text(encoding="utf-8")
             # The ServingRuntime's {{.Name}} and the Vault agent template are Go templates on purpose.
+            # So is KServe's domain template in the facts file's control_plane (ingress.domainTemplate).
             text = text.replace("{{.Name}}", "").replace("{{ .Data.data.", "").replace("{{- ", "")
+            text = text.replace("{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}", "")
             assert "{{ " not in text and "{%" not in text, path
 
 
@@ -83,11 +94,14 @@ def test_environment_rules_of_the_guideline(repo: Path) -> None:
     # "Fix incompatibility with Istio CNI" (where a storage initializer runs); the securityContext
     # is set everywhere.
     assert model["securityContext"]["allowPrivilegeEscalation"] is False
-    if env["storage_initializer_uid"] and answers["model_storage"] != "image":
+    # Only s3 runs KServe's storage initializer on these releases: a pvc is mounted directly (KServe
+    # 0.15.2's shipped enableDirectPvcVolumeMount, always since 0.16), a baked model needs none.
+    assert service["storage_initializer"] == (answers["model_storage"] == "s3")
+    if env["storage_initializer_uid"] and service["storage_initializer"]:
         assert annotations["serving.kserve.io/storage-initializer-uid"] == str(env["storage_initializer_uid"])
     else:
         assert "serving.kserve.io/storage-initializer-uid" not in annotations
-        if env["storage_initializer_uid"]:  # baked into the image: no storage initializer runs
+        if env["storage_initializer_uid"]:  # no storage initializer runs
             assert "storage-initializer-uid" not in readme
     if mode.local_gateway:
         assert service["endpoints"]["local_gateway"] == f"http://{env['local_gateway']}"
@@ -171,11 +185,21 @@ def test_gpu_rules(repo: Path) -> None:
     resources = predictor["model"]["resources"]
     base_image = (repo / "Dockerfile").read_text(encoding="utf-8").split("\nFROM ", 1)[1].split()[0]
     if answers.get("gpu"):
+        profile = load_profile(answers["platform"])
+        features = (facts_of(repo)["control_plane"]["knative"] or {}).get("features")
         assert resources["requests"]["nvidia.com/gpu"] == resources["limits"]["nvidia.com/gpu"] == "1"
-        assert predictor["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
-        assert predictor["tolerations"][0]["key"] == "nvidia.com/gpu"
-        assert base_image.endswith("-gpu")
-        assert "number_of_gpu=1" in (repo / "config" / "config.properties").read_text(encoding="utf-8")
+        if features is None:  # Standard mode: no Knative field mask
+            assert predictor["nodeSelector"] == profile["gpu"]["node_selector"]
+        else:  # Knative admits the node selector and tolerations only where config-features enables them
+            flags = ("kubernetes.podspec-nodeselector", "kubernetes.podspec-tolerations")
+            assert [features[flag] for flag in flags] == ["disabled", "disabled"]
+            assert "nodeSelector" not in predictor and "tolerations" not in predictor
+            manifest = (repo / "k8s" / "inference-service.yaml").read_text(encoding="utf-8")
+            assert "kubernetes.podspec-nodeselector is disabled" in manifest
+            assert "ExtendedResourceToleration" in (repo / "README.md").read_text(encoding="utf-8")
+        assert "gpu" in base_image or "cuda" in base_image
+        if answers["runtime"] == "torchserve":
+            assert "number_of_gpu=1" in (repo / "config" / "config.properties").read_text(encoding="utf-8")
     else:
         assert "nvidia.com/gpu" not in resources["limits"]
         assert "nodeSelector" not in predictor
@@ -255,3 +279,15 @@ def test_a_description_is_shown_as_text_never_as_html(render: Render) -> None:
     repo = render(description="Finds <script>alert(1)</script> & *stars*")
     readme = (repo / "README.md").read_text(encoding="utf-8")
     assert "<script>" not in readme and "&lt;script&gt;alert(1)&lt;/script&gt; &amp;" in readme
+
+
+def test_kserve_servers_start_without_an_undeclared_grpc_listener(repo: Path) -> None:
+    # KServe's model_server.py defaults --enable_grpc to true: a listener on 8081 the pod never declares.
+    args = load_manifest(repo, "serving-runtime.yaml")["spec"]["containers"][0]["args"]
+    assert ("--enable_grpc=false" in args) == (answers_of(repo)["runtime"] != "torchserve")
+
+
+def test_standard_mode_keeps_kserve_from_rewriting_the_scrape_port(repo: Path) -> None:
+    annotations = load_manifest(repo, "inference-service.yaml")["metadata"]["annotations"]
+    if facts_of(repo)["deployment_mode"]["mode"] == "standard":
+        assert annotations["serving.kserve.io/enable-prometheus-scraping"] == "false"

@@ -38,7 +38,25 @@ def test_a_bad_name_is_told_what_is_wrong_with_it_and_a_fix(name: str, message: 
 def test_service_name_alone_can_break_the_hostname_budget() -> None:
     # <name>-predictor-x-lambda must fit 63 characters: 63 - len("-predictor-x-lambda") = 44.
     assert validation.service_name_error("a" * 44, "agora") == ""
-    assert "too long by 1" in validation.service_name_error("a" * 45, "agora")
+    assert validation.service_name_error("a" * 45, "agora") == (
+        "Name 1 too long: the external host label would be 64 of 63 characters"
+    )
+
+
+def test_every_name_kserve_derives_in_standard_mode_is_budgeted() -> None:
+    # kube_ingress_reconciler.go / GenerateDomainName: <name>-predictor-<namespace> is a host label too
+    # (the reproduction: 66 characters, so KServe never creates the route).
+    name = "fraud-detector-gradient-boost1"
+    message = validation.namespace_error("payments-risk-scoring-prd", name, "example-standard")
+    assert message == "Namespace 3 too long: the predictor host label would be 66 of 63 characters"
+    assert validation.namespace_error("payments-risk-scoring", name, "example-standard") == ""
+    # The Deployment's pod label isvc.<name>-predictor (GetRawServiceLabel) caps the name at 48.
+    assert validation.service_name_error("a" * 48, "example-standard") == ""
+    assert validation.service_name_error("a" * 49, "example-standard") == (
+        "Name 1 too long: the predictor pod label value would be 64 of 63 characters"
+    )
+    # And the default namespace is cut to fit them all.
+    assert validation.fitting_namespace("a" * 45, "example-standard", "kserve-test") == "kserve"
 
 
 @pytest.mark.parametrize("name", ["tests", "training", "kserve", "torch", "json", "http", "kserve-kit", "yaml"])
@@ -50,7 +68,7 @@ def test_namespace_error_says_how_many_characters_to_cut() -> None:
     assert validation.namespace_error("kserve-test", "iris", "agora") == ""
     message = validation.namespace_error("n" * 30, "s" * 20, "agora")
     # s*20 + "-predictor-" + n*30 + "-lambda" = 68 characters: 5 too many.
-    assert message == "Namespace has 30 characters; with this service name use at most 25"
+    assert message == "Namespace 5 too long: the external host label would be 68 of 63 characters"
     assert validation.namespace_error("n" * 25, "s" * 20, "agora") == ""  # the budget it named fits
     bad = validation.namespace_error("Bad_NS", "iris", "agora")
     assert bad == "No upper-case, '_': use lower-case letters, digits, '-', e.g. bad-ns"
@@ -174,7 +192,7 @@ def test_messages_fit_one_terminal_line(validator, arguments) -> None:  # type: 
     ("answers", "message"),
     [
         ({"service_name": "Iris_Classifier"}, "lower-case letters"),
-        ({"service_name": "s" * 30, "namespace": "n" * 20}, "with this service name use at most 15"),
+        ({"service_name": "s" * 30, "namespace": "n" * 20}, "Namespace 5 too long: the external host label"),
         ({"namespace": "Kserve Test"}, "lower-case letters"),
         ({"owner": ""}, "The owner is required"),
         ({"description": ""}, "The description is required"),

@@ -74,8 +74,9 @@ def finish() -> None:
     if NAMES[old] == NAMES[new]:
         print(
             f"migration: deployment mode {old} is now written {new} (KServe's name for it since 0.16; same mode). "
-            "KServe 0.16.0 refuses the new name on an InferenceService created with the old one "
-            f"(kserve/kserve#4798): if `make deploy` is refused, re-create it (see {REPORT})"
+            "KServe 0.16 to 0.18 refuse the new name on an InferenceService whose status still holds the old one "
+            f"(created before 0.16; fixed in 0.19, kserve/kserve#5427): if `make deploy` is refused, re-create it "
+            f"(see {REPORT})"
         )
         report(before, after, old, new, [])
         return

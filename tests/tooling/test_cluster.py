@@ -265,14 +265,30 @@ def test_agoras_gateway_is_compared_with_the_clusters() -> None:
     )
 
 
+def scraping(snapshot: Any, value: str) -> Any:
+    """The snapshot with KServe's metricsAggregator.enablePrometheusScraping set to `value`."""
+    data = snapshot.kserve_config["data"]
+    data["metricsAggregator"] = json.dumps({**json.loads(data["metricsAggregator"]), "enablePrometheusScraping": value})
+    return snapshot
+
+
 def test_a_standard_mode_service_is_checked_against_its_gateway_api_cluster() -> None:
     example = subject(platform="example-standard", vault=False)
     domain = load_profile("example-standard")["environments"]["staging"]["domain"]
-    # As installed, ingressDomain is KServe's example.com: the service would be published elsewhere.
-    [finding] = doctor.diagnose(with_config("healthy", "standard-gateway-api"), example)
-    assert finding.title == "the cluster publishes the service under another host"
-    assert "iris-classifier-kserve-test.example.com" in finding.seen and "ENDPOINT=http://" in finding.fix
-    assert doctor.diagnose(with_config("healthy", "standard-gateway-api", ingressDomain=domain), example) == []
+    # As installed, ingressDomain is KServe's example.com: the service would be published elsewhere; and
+    # the profile says this cluster scrapes pods (metricsAggregator), which KServe's shipped config does not.
+    published, scraped = doctor.diagnose(with_config("healthy", "standard-gateway-api"), example)
+    assert published.title == "the cluster publishes the service under another host"
+    assert "iris-classifier-kserve-test.example.com" in published.seen and "ENDPOINT=http://" in published.fix
+    assert scraped.title == "KServe is configured otherwise than the profile says"
+    assert "metricsAggregator.enablePrometheusScraping is false; the platform profile models true" in scraped.seen
+    fixed = scraping(with_config("healthy", "standard-gateway-api", ingressDomain=domain), "true")
+    # With scraping on, KServe's pod mutator points prometheus.io/port at a queue-proxy port (9091) that a
+    # Standard pod lacks, unless the InferenceService turns it off, as the kit renders it.
+    [blind] = doctor.diagnose(fixed, example)
+    assert blind.title == "Prometheus scrapes a port the pod does not have" and '"false"' in blind.fix
+    fixed.isvc["metadata"].setdefault("annotations", {})["serving.kserve.io/enable-prometheus-scraping"] = "false"
+    assert doctor.diagnose(fixed, example) == []
 
 
 def test_a_standard_mode_service_on_a_knative_configured_cluster() -> None:
@@ -306,3 +322,70 @@ def test_the_kserve_config_is_recorded_and_read_back(tmp_path: Path) -> None:
     original = with_config("healthy", "kserve-defaults")
     record_snapshot(original, tmp_path / "snapshot.json")
     assert read_snapshot(tmp_path / "snapshot.json").kserve_config == original.kserve_config
+
+
+def test_doctor_recognises_a_missing_volume_claim_without_a_storage_initializer() -> None:
+    # KServe 0.15.2 (enableDirectPvcVolumeMount) and 0.16+ mount pvc:// directly: no init container runs.
+    facts = subject("next-gen", storage="pvc")
+    assert facts.fact("storage_initializer") is False and facts.policy("required_annotations") == {}
+    [finding] = doctor.diagnose(read_snapshot(fixture("pvc-claim-missing")), facts)
+    assert finding.title == "the model's volume claim is missing or unbound"
+    assert "create the PersistentVolumeClaim models in kserve-test" in finding.fix
+    assert 'persistentvolumeclaim "models" not found' in finding.seen
+
+
+def test_doctor_recognises_a_model_that_is_not_at_its_path_on_the_claim() -> None:
+    [finding] = doctor.diagnose(read_snapshot(fixture("pvc-model-path-wrong")), subject("legacy", storage="pvc"))
+    assert finding.title == "the model is not at its path on the volume claim"
+    assert "nothing usable at iris on claim models" in finding.fix and "No such file" in finding.seen
+
+
+def test_doctor_recognises_a_volume_that_cannot_be_mounted() -> None:
+    snapshot = read_snapshot(fixture("pvc-claim-missing"))
+    snapshot.events[0].reason = "FailedMount"
+    snapshot.events[0].message = 'MountVolume.SetUp failed for volume "kserve-pvc-source": rpc error: timed out'
+    [finding] = doctor.diagnose(snapshot, subject("legacy", storage="pvc"))
+    assert finding.title == "the model's volume cannot be mounted" and "kubectl describe pvc models" in finding.fix
+
+
+def test_doctor_does_not_call_a_connection_failure_on_legacy_a_credentials_problem() -> None:
+    [finding] = doctor.diagnose(read_snapshot(fixture("storage-initializer-istio-cni")), subject("legacy"))
+    assert finding.title == "storage initializer cannot reach storage"
+    assert (
+        "credentials are not the cause" in finding.fix
+        and finding.section == "A storage initializer container cannot start"
+    )
+
+
+def test_doctor_recognises_knatives_refusal_of_gpu_node_selection() -> None:
+    [finding] = doctor.diagnose(read_snapshot(fixture("knative-field-refused")), subject("next-gen"))
+    assert finding.title == "Knative refused the revision's pod spec"
+    assert "kubernetes.podspec-nodeselector, kubernetes.podspec-tolerations" in finding.fix
+    assert "knative.features" in finding.fix
+
+
+def test_doctor_recognises_a_host_label_kserve_cannot_create() -> None:
+    snapshot = read_snapshot(fixture("standard-host-label-too-long"))
+    found = doctor.diagnose(snapshot, subject(platform="example-standard", vault=False))
+    assert [finding.title for finding in found] == ["KServe cannot name the service's host"]
+    assert "over 63 characters" in found[0].fix
+
+
+def test_doctor_compares_the_clusters_kserve_release_and_knative_flags(tmp_path: Path) -> None:
+    snapshot = read_snapshot(fixture("healthy"))
+    image = "kserve/kserve-controller:v0.16.0"
+    snapshot.kserve_controller = {
+        "kind": "Deployment",
+        "metadata": {"name": "kserve-controller-manager"},
+        "spec": {"template": {"spec": {"containers": [{"name": "manager", "image": image}]}}},
+    }
+    snapshot.knative_features = {"kind": "ConfigMap", "metadata": {"name": "config-features"},
+                                 "data": {"kubernetes.podspec-nodeselector": "enabled"}}  # fmt: skip
+    release, flags = doctor.diagnose(snapshot, subject())
+    assert release.title == "the cluster runs another KServe release" and "says KServe 0.15.2" in release.seen
+    assert "(a shipped default or unconfirmed)" in release.seen  # Agora's kserve.version is unconfirmed
+    assert flags.title == "Knative's feature flags differ from the profile's"
+    assert "kubernetes.podspec-nodeselector is enabled; the platform profile models disabled" in flags.seen
+    record_snapshot(snapshot, tmp_path / "recorded.json")  # a recorded snapshot keeps them
+    again = read_snapshot(tmp_path / "recorded.json")
+    assert (again.kserve_controller, again.knative_features) == (snapshot.kserve_controller, snapshot.knative_features)
