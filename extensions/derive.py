@@ -17,7 +17,7 @@ from extensions.modes import DEPLOYMENT_MODE_ANNOTATION, MODES, NAMES, SCALE_TAR
 from extensions.monitoring import SERVERS, alert_rules, dashboard, scrape_annotations
 from extensions.profile import control_plane, environment_facts, external_host, load_profile
 from extensions.runtimes import RUNTIMES, TORCH, TORCH_CPU_INDEX
-from kserve_kit.admission.releases import enabled
+from kserve_kit.admission.releases import enabled, is_true
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 HTTP_PORT = 8080  # the port KServe routes to in the predictor container
@@ -136,7 +136,7 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
     # initializer downloads s3; a pvc is mounted directly where the release does so (always since 0.16,
     # kserve/kserve#4694; by storageInitializer.enableDirectPvcVolumeMount before), with no init container.
     mounted = storage in ("s3", "pvc")
-    direct_pvc = bool(cluster["kserve"]["config"]["storageInitializer.enableDirectPvcVolumeMount"])
+    direct_pvc = is_true(cluster["kserve"]["config"]["storageInitializer.enableDirectPvcVolumeMount"])
     storage_initializer = storage == "s3" or (storage == "pvc" and not direct_pvc)
     model_dir = MOUNTED_MODEL_DIR if mounted else BAKED_MODEL_DIR
     unconfirmed = set(profile.get("unconfirmed") or [])

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from extensions.modes import DeploymentMode
+from kserve_kit.admission.releases import PROMETHEUS_SCRAPING_ANNOTATION as SCRAPING_ANNOTATION
 
 WINDOW = "5m"
-SCRAPING_ANNOTATION = "serving.kserve.io/enable-prometheus-scraping"
 
 
 @dataclass(frozen=True)

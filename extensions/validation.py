@@ -43,6 +43,12 @@ def platform_error(platform: str) -> str:
     """A profile that exists in platforms/."""
     if platform not in available_platforms():
         return f"Unknown platform: choose one of {', '.join(available_platforms())} (platforms/*.yml)"
+    loaded = load_profile(platform)
+    try:  # what the profile says of its control plane must be complete (its platform team's to fix)
+        for environment in loaded["environments"]:
+            profile.control_plane(loaded, environment)
+    except ValueError as error:
+        return f"platforms/{platform}.yml: {error}"
     return ""
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from kserve_kit import kserve_config
-from kserve_kit.admission.knative import POD_FLAGS, VOLUME_FLAGS
+from kserve_kit.admission.knative import POD_FLAGS
 from kserve_kit.cluster import Snapshot, Subject, run_report
 from kserve_kit.cluster import add_arguments as add_cluster_arguments
 from kserve_kit.findings import Finding
@@ -30,8 +30,6 @@ PULL_FAILURES = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName"}
 TAG_RESOLUTION = re.compile(r"(?i)(resolv\w* (image|tag)|to digest|unable to fetch image)")
 CONNECTION = re.compile(r"(?i)(connect|timed? ?out|unreachable|connection reset|EndpointConnectionError|no route)")
 RECENT_EVENTS = 5
-CONFIG_SECTION = kserve_config.CONFIG
-KNATIVE_FLAGS = {**POD_FLAGS, **VOLUME_FLAGS}  # a refused field (or volume source) -> the flag that admits it
 
 
 def _container_states(snapshot: Snapshot, name: str) -> Iterator[tuple[str, Any]]:
@@ -110,7 +108,8 @@ def storage_initializer(snapshot: Snapshot, subject: Subject) -> Iterator[Findin
 
 
 PVC_MISSING = re.compile(r'persistentvolumeclaim "([^"]+)" not found|unbound immediate PersistentVolumeClaims')
-NO_MODEL = re.compile(r"(?i)(no such file|FileNotFoundError|not found|does not exist|is empty|no model)")
+# The server finds nothing where the claim is mounted (FileNotFoundError, an empty model directory).
+NO_MODEL = re.compile(r"(?i)(no such file or directory|FileNotFoundError|no model|model\S* (not found|does not exist))")
 
 
 def model_volume(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
@@ -152,7 +151,28 @@ def model_volume(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
             yield Finding("the model is not at its path on the volume claim", seen, fix, section)
 
 
-KNATIVE_REFUSED = re.compile(r'must not set the field\(s\): ([^\n"]+)|\w[\w ]* support is (?:disabled|off)[^\n"]*')
+# Knative's refusals (pkg/apis/serving/k8s_validation.go): a masked field, or a feature that is off.
+MASKED_FIELDS = re.compile(r'must not set the field\(s\): ([^\n"]+)')
+FEATURE_OFF = {
+    "EmptyDir volume support is disabled": "kubernetes.podspec-volumes-emptydir",
+    "Persistent volume claim support is disabled": "kubernetes.podspec-persistent-volume-claim",
+    "Persistent volume write support is disabled": "kubernetes.podspec-persistent-volume-write",
+    "HostPath volume support is disabled": "kubernetes.podspec-volumes-hostpath",
+    "CSI volume support is disabled": "kubernetes.podspec-volumes-csi",
+    "Image volume support is disabled": "kubernetes.podspec-volumes-image",
+    "pod spec support for init-containers is off": "kubernetes.podspec-init-containers",
+    "multi-container is off": "multi-container",
+}
+
+
+def _refused_flags(text: str) -> list[str] | None:
+    """The config-features flags a Knative refusal names (possibly none: a field no flag admits), or
+    None when the text is no Knative refusal."""
+    if match := MASKED_FIELDS.search(text):
+        fields = [path.strip().split(".")[-1] for path in match.group(1).split(",")]
+        return [POD_FLAGS[field] for field in fields if field in POD_FLAGS]
+    flags = [flag for message, flag in FEATURE_OFF.items() if message in text]
+    return flags or None
 
 
 def knative_refused(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
@@ -161,19 +181,16 @@ def knative_refused(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
     texts = [f"{kind}: {c.get('message')}" for kind, c in conditions(snapshot.isvc).items() if c.get("message")]
     texts += [f"event {event.reason}: {event.message}" for event in snapshot.events if event.message]
     for text in texts:
-        match = KNATIVE_REFUSED.search(text)
-        if not match:
+        flags = _refused_flags(text)
+        if flags is None:
             continue
-        fields = match.group(1) or match.group(0)
-        squeezed = fields.lower().replace(" ", "")
-        flags = [flag for field, flag in KNATIVE_FLAGS.items() if field.lower() in squeezed]
+        what = f"config-features keep {', '.join(flags)} off" if flags else "no feature flag admits that field"
         fix = (
-            f"Knative's config-features keep {', '.join(flags) or 'that field'} off: remove the field from k8s/ "
-            "(`make validate` names each one the cluster refuses), or ask "
-            f"{contact(subject.facts, 'infra')} to enable the flag and record it in the platform profile's "
+            f"Knative's {what}: remove the field from k8s/ (`make validate` names each one the cluster refuses), "
+            f"or ask {contact(subject.facts, 'infra')} to enable the flag and record it in the platform profile's "
             "knative.features, then `make update` and `make deploy`"
         )
-        yield Finding("Knative refused the revision's pod spec", text, fix, CONFIG_SECTION)
+        yield Finding("Knative refused the revision's pod spec", text, fix, kserve_config.CONFIG)
         return
 
 
@@ -189,7 +206,7 @@ def derived_names(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
                 "route. Rename the service or move it to a shorter namespace (`make validate` names the label)"
             )
             yield Finding("KServe cannot name the service's host", f"event {event.reason}: {event.message}", fix,
-                          CONFIG_SECTION)  # fmt: skip
+                          kserve_config.CONFIG)  # fmt: skip
 
 
 def vault_injection(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:

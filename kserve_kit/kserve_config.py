@@ -17,6 +17,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from packaging.version import Version
+
+from kserve_kit.admission.releases import PROMETHEUS_SCRAPING_ANNOTATION as SCRAPING
+from kserve_kit.admission.releases import knative_feature_defaults
 from kserve_kit.cluster import Snapshot, Subject
 from kserve_kit.findings import Finding
 from kserve_kit.policy import registry_of
@@ -175,8 +179,11 @@ def kserve_release(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
         for c in containers.get("containers") or []
         if "kserve-controller" in str(c.get("image"))
     ]
-    tags = [image.rsplit(":", 1)[-1].removeprefix("v") for image in images if ":" in image.rsplit("/", 1)[-1]]
-    if expected and tags and tags[0] != str(expected):
+    # kserve/kserve-controller:v0.15.2, possibly pinned by digest too (...:v0.15.2@sha256:...)
+    references = [image.split("@")[0] for image in images]
+    tags = [ref.rsplit(":", 1)[-1].removeprefix("v") for ref in references if ":" in ref.rsplit("/", 1)[-1]]
+    tags = [tag for tag in tags if re.fullmatch(r"\d+\.\d+\.\d+\S*", tag)]
+    if expected and tags and Version(tags[0]) != Version(str(expected)):
         yield Finding(
             "the cluster runs another KServe release",
             f"kserve-controller-manager runs {images[0]}; the platform profile says KServe {expected}"
@@ -234,19 +241,20 @@ def knative_features(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
     live = (snapshot.knative_features or {}).get("data")
     if not knative or live is None:
         return
+    shipped = knative_feature_defaults(str(knative.get("version") or "1.15.2"))
     for flag, expected in (knative.get("features") or {}).items():
-        if flag in live and not _same(live[flag], expected):
+        value = live.get(flag, shipped.get(flag, "disabled"))  # an absent key: Knative's own default
+        if not _same(value, expected):
             yield Finding(
                 "Knative's feature flags differ from the profile's",
-                f"config-features {flag} is {live[flag]}; the platform profile models {expected}"
-                + _unconfirmed(subject, f"knative.features.{flag}"),
+                f"config-features {flag} is {value}{'' if flag in live else ' (unset: the default)'}; the platform "
+                f"profile models {expected}" + _unconfirmed(subject, f"knative.features.{flag}"),
                 f"what `make validate` admits follows the profile: ask {contact(subject.facts, 'infra')} to record "
-                f"{flag}: {live[flag]} in its knative.features, then `make update` (GPU node selection, volumes "
+                f"{flag}: {value} in its knative.features, then `make update` (GPU node selection, volumes "
                 "and other pod fields follow the flags)",
                 CONFIG,
             )
 
 
-SCRAPING = "serving.kserve.io/enable-prometheus-scraping"
 CHECKS = [deployed_mode, default_mode, ingress, headless_service, storage_initializer_image, kserve_release,
           kserve_settings, standard_scraping, knative_features]  # fmt: skip

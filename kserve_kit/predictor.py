@@ -16,20 +16,32 @@ import yaml
 
 from kserve_kit.service import ISVC_POD_LABEL, NAME_PLACEHOLDER, Service
 
+# ModelSpec's own fields: everything else in `predictor.model` is a container field (it inlines
+# corev1.Container), which KServe merges over the ServingRuntime's container.
+MODEL_FIELDS = {"modelFormat", "runtime", "protocolVersion", "storageUri", "storage"}
+
 
 def predictor_container(service: Service) -> dict[str, Any]:
     """The ServingRuntime's container with the InferenceService's model spec over it, as KServe merges
-    them: resources and securityContext key by key, env added, `{{.Name}}` filled in."""
+    them: mappings (resources, securityContext) key by key, lists (env, volumeMounts) added with the
+    model's entry winning per name, other fields replaced; `{{.Name}}` filled in."""
     container = dict(service.runtime_container)
-    model = service.model
-    for key in ("resources", "securityContext"):
-        merged = {**(container.get(key) or {})}
-        for part, value in (model.get(key) or {}).items():
-            merged[part] = {**merged.get(part, {}), **value} if isinstance(value, dict) else value
-        if merged:
+    for key, value in service.model.items():
+        if key in MODEL_FIELDS:
+            continue
+        if isinstance(value, dict):
+            merged = {**(container.get(key) or {})}
+            for part, inner in value.items():
+                merged[part] = {**merged.get(part, {}), **inner} if isinstance(inner, dict) else inner
             container[key] = merged
-    if model.get("env"):
-        container["env"] = [*(container.get("env") or []), *model["env"]]
+        elif isinstance(value, list):
+            names = {item.get("name") for item in value if isinstance(item, dict)}
+            kept = [
+                item for item in container.get(key) or [] if not isinstance(item, dict) or item.get("name") not in names
+            ]
+            container[key] = [*kept, *value]
+        else:
+            container[key] = value
     container["args"] = [str(arg).replace(NAME_PLACEHOLDER, service.name) for arg in container.get("args") or []]
     return container
 

@@ -49,7 +49,7 @@ def test_non_default_answers_and_a_refusal_in_the_wizard(wizard: pexpect.spawn, 
     answer(wizard, "namespace to deploy into", "a-namespace-far-too-long-for-the-hostname-budget")
     wizard.expect(pexpect.TIMEOUT, timeout=3)  # let the refusal be drawn
     shown = " ".join(screen(wizard).split())
-    assert "Namespace has 48 characters; with this service name use at most 30" in shown, shown[-500:]
+    assert "Namespace 18 too long: the external host label would be 81 of 63 characters" in shown, shown[-500:]
     wizard.send(CLEAR_LINE + "nlp\r")
     answer(wizard, "Owning team", "nlp-team")
     answer(wizard, "One sentence")

@@ -11,6 +11,7 @@ the release the profile names (1.15.2 for KServe 0.15-0.16, 1.21.1 since 0.17).
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,6 +54,7 @@ KSERVE_FIELDS = {
     "paddle",
     "name",
     "storageContainerName",
+    "scaleMetricType",
 }
 POD_ALWAYS = {"containers", "volumes", "serviceAccountName", "imagePullSecrets", "enableServiceLinks"}
 POD_FLAGS = {
@@ -112,27 +114,59 @@ VOLUME_ALWAYS = {"secret", "configMap", "projected"}
 RESERVED_PORTS = {8012, 8013, 8022, 9090, 9091, 8008}  # pkg/networking/constants.go, profiling
 RESERVED_ENV = {"PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION"}
 RESERVED_PATHS = {"/", "/dev", "/dev/log"}
-MAX_TIMEOUT_SECONDS = 600  # config-defaults max-revision-timeout-seconds (config/defaults.go)
 
 
-def revision_pod_spec(service: Service, kserve_release: str) -> dict[str, Any]:
+def _merged_by_name(base: list[dict[str, Any]], over: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A strategic merge of two lists keyed by `name` (volumes, containers): `over`'s entry wins."""
+    names = {item.get("name") for item in over}
+    return [*(item for item in base if item.get("name") not in names), *over]
+
+
+def _set_fields(obj: dict[str, Any], keep_false: set[str] = frozenset()) -> dict[str, Any]:
+    """The fields Go's JSON encoding sends (omitempty): no null, empty string, list or map, and no
+    false for plain (not pointer) booleans such as hostNetwork or stdin."""
+    return {
+        key: value
+        for key, value in obj.items()
+        if value not in (None, "", [], {}) and (value is not False or key in keep_false)
+    }
+
+
+def revision_pod_spec(service: Service, kserve_release: str) -> dict[str, Any] | None:
     """The pod spec KServe puts in the Knative Service (MergePodSpec: the ServingRuntime's scheduling
-    fields, the predictor's pod-spec fields over them, the model container merged with the runtime's)."""
+    fields and volumes, the predictor's pod-spec fields over them, the model container merged with the
+    runtime's, the runtime's other containers after it); None when k8s/ has not exactly one
+    InferenceService and one ServingRuntime (the structure checks report that)."""
     from kserve_kit.predictor import predictor_container
 
-    runtime = (
-        (service.manifests.of_kind("ServingRuntime")[0].obj.get("spec") or {})
-        if service.manifests.of_kind("ServingRuntime")
-        else {}
-    )
+    runtimes = service.manifests.of_kind("ServingRuntime")
+    if len(runtimes) != 1 or len(service.manifests.of_kind("InferenceService")) != 1:
+        return None
+    runtime = runtimes[0].obj.get("spec") or {}
+    runtime_containers = runtime.get("containers") or []
+    if not any(container.get("name") == "kserve-container" for container in runtime_containers):
+        return None
     copied = ["nodeSelector", "affinity", "tolerations", "volumes", "imagePullSecrets"]
     if Version(kserve_release) >= Version("0.17.0"):
         copied.append("schedulerName")
-    spec: dict[str, Any] = {key: runtime[key] for key in copied if runtime.get(key)}
-    spec |= {key: value for key, value in predictor(service.isvc).items() if key not in KSERVE_FIELDS}
-    others = [c for c in spec.get("containers") or [] if c.get("name") != "kserve-container"]
-    spec["containers"] = [predictor_container(service), *others]
+    spec: dict[str, Any] = {key: runtime[key] for key in copied if key in runtime}
+    pod = {key: value for key, value in predictor(service.isvc).items() if key not in KSERVE_FIELDS}
+    volumes = _merged_by_name(spec.get("volumes") or [], pod.pop("volumes", None) or [])
+    spec |= pod | {"volumes": volumes}
+    sidecars = [c for c in runtime_containers if c.get("name") != "kserve-container"]
+    extra = [c for c in pod.get("containers") or [] if c.get("name") != "kserve-container"]
+    spec["containers"] = [predictor_container(service), *_merged_by_name(sidecars, extra)]
+    spec = _set_fields(spec, keep_false={"automountServiceAccountToken"})
+    spec["containers"] = [_set_fields(container) for container in spec.get("containers") or []]
     return spec
+
+
+def _whole(value: Any) -> int | None:
+    """An integer field's value, or None where it is not one (the CRD schema check reports that)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _disallowed(path: str, fields: list[str], why: str) -> str:
@@ -145,12 +179,13 @@ def _flag_hint(flag: str, features: dict[str, str]) -> str:
 
 
 def _container_errors(
-    path: str, container: dict[str, Any], features: dict[str, str], release: Version
+    path: str, container: dict[str, Any], features: dict[str, str], release: Version, user: bool
 ) -> Iterator[str]:
     extra = [key for key in container if key not in CONTAINER_FIELDS]
     if extra:
         yield _disallowed(path, extra, "Knative's container mask")
     context = container.get("securityContext") or {}
+    reserved_env = RESERVED_ENV if user else RESERVED_ENV - {"PORT"}  # PORT is the user container's only
     allowed = CONTAINER_SECURITY | (
         {"privileged"} if release >= Version("1.17.0") and context.get("privileged") is False else set()
     )
@@ -165,7 +200,7 @@ def _container_errors(
             _flag_hint("kubernetes.containerspec-addcapabilities", features),
         )
     for index, variable in enumerate(container.get("env") or []):
-        if variable.get("name") in RESERVED_ENV:
+        if variable.get("name") in reserved_env:
             yield f'"{variable["name"]}" is a reserved environment variable: {path}.env[{index}].name'
         refs = [key for key in ("fieldRef", "resourceFieldRef") if key in (variable.get("valueFrom") or {})]
         if refs and not enabled(features, "kubernetes.podspec-fieldref"):
@@ -173,14 +208,14 @@ def _container_errors(
                 f"{path}.env[{index}].valueFrom", refs, _flag_hint("kubernetes.podspec-fieldref", features)
             )
     for index, port in enumerate(container.get("ports") or []):
-        if int(port.get("containerPort") or 0) in RESERVED_PORTS:
+        if _whole(port.get("containerPort")) in RESERVED_PORTS:
             yield f"invalid value: {port['containerPort']} is a reserved port: {path}.ports[{index}].containerPort"
         if port.get("name", "") not in ("", "h2c", "http1"):
             yield f"Port name {port['name']} is not allowed: {path}.ports[{index}].name (empty, h2c or http1)"
         if extra := [key for key in port if key not in ("containerPort", "name", "protocol")]:
             yield _disallowed(f"{path}.ports[{index}]", extra, "Knative's port mask")
     for index, mount in enumerate(container.get("volumeMounts") or []):
-        if str(mount.get("mountPath", "")).rstrip("/") in {p.rstrip("/") for p in RESERVED_PATHS}:
+        if mount.get("mountPath") and posixpath.normpath(str(mount["mountPath"])) in RESERVED_PATHS:
             yield f'mountPath "{mount["mountPath"]}" is a reserved path: {path}.volumeMounts[{index}].mountPath'
 
 
@@ -198,7 +233,7 @@ def pod_spec_errors(spec: dict[str, Any], features: dict[str, str], knative_rele
             )
             if not allowed:
                 yield _disallowed(PREFIX, [field], _flag_hint("kubernetes.podspec-securitycontext", features))
-            elif extra := [key for key in spec[field] if key not in allowed]:
+            elif extra := [key for key in spec[field] or {} if key not in allowed]:
                 yield _disallowed(f"{PREFIX}.securityContext", extra, "Knative's pod security-context mask")
             continue
         flag = POD_FLAGS.get(field)
@@ -210,7 +245,7 @@ def pod_spec_errors(spec: dict[str, Any], features: dict[str, str], knative_rele
             yield _disallowed(PREFIX, [field], _flag_hint(flag, features))
     containers = spec.get("containers") or []
     for index, container in enumerate(containers):
-        yield from _container_errors(f"{PREFIX}.containers[{index}]", container, features, release)
+        yield from _container_errors(f"{PREFIX}.containers[{index}]", container, features, release, index == 0)
     if sum(len(container.get("ports") or []) for container in containers) > 1:
         yield f"more than one container port is set: {PREFIX}.containers[*].ports (only one is allowed across all)"
     if len(containers) > 1 and not enabled(features, "multi-container", strictly=True):
@@ -219,7 +254,11 @@ def pod_spec_errors(spec: dict[str, Any], features: dict[str, str], knative_rele
         m.get("name") for c in [*containers, *(spec.get("initContainers") or [])] for m in c.get("volumeMounts") or []
     }
     for index, volume in enumerate(spec.get("volumes") or []):
-        source = next((key for key in volume if key != "name"), "")
+        sources = [key for key in volume if key != "name"]
+        if len(sources) != 1:
+            yield f"expected exactly one, got {'both' if sources else 'neither'}: {PREFIX}.volumes[{index}]"
+            continue
+        source = sources[0]
         flag = VOLUME_FLAGS.get(source)
         flag = flag if flag in features else None  # hostPath before 1.17, csi before 1.18, image before 1.19
         if source not in VOLUME_ALWAYS and flag is None:
@@ -229,12 +268,12 @@ def pod_spec_errors(spec: dict[str, Any], features: dict[str, str], knative_rele
             yield f"{source} volume support is disabled, but found volume {volume.get('name')} ({hint})"
         elif (
             source == "persistentVolumeClaim"
-            and not volume[source].get("readOnly")
+            and not (volume[source] or {}).get("readOnly")
             and not enabled(features, "kubernetes.podspec-persistent-volume-write", strictly=True)
         ):
             yield (
                 f"Persistent volume write support is disabled, but found persistent volume claim "
-                f"{volume[source].get('claimName')} that is not read-only"
+                f"{(volume[source] or {}).get('claimName')} that is not read-only"
             )
         if volume.get("name") not in mounted:
             yield f'volume with name "{volume.get("name")}" not mounted: {PREFIX}.volumes[{index}].name'
@@ -250,14 +289,14 @@ def knative_rules(repo: Repo, control_plane: dict[str, Any]) -> Iterator[Finding
     kserve_release = control_plane["kserve"]["version"]
     where, basis = isvcs[0][0], f"Knative {knative['version']}"
     spec = revision_pod_spec(repo.service, kserve_release)
-    for message in pod_spec_errors(spec, knative["features"], knative["version"]):
+    for message in pod_spec_errors(spec, knative["features"], knative["version"]) if spec else ():
         yield Finding(where, f"validation failed: {message}", SOURCE, basis=basis)
-    timeout = predictor(isvcs[0][1]).get("timeout")
-    if timeout is not None and not 0 <= int(timeout) <= MAX_TIMEOUT_SECONDS:
+    timeout, most = _whole(predictor(isvcs[0][1]).get("timeout")), int(knative.get("max_revision_timeout_seconds", 600))
+    if timeout is not None and not 0 <= timeout <= most:
         yield Finding(
             where,
-            f"validation failed: expected 0 <= {timeout} <= {MAX_TIMEOUT_SECONDS}: "
-            f"{PREFIX}.timeoutSeconds (config-defaults max-revision-timeout-seconds)",
+            f"validation failed: expected 0 <= {timeout} <= {most}: {PREFIX}.timeoutSeconds (config-defaults "
+            "max-revision-timeout-seconds: the profile's knative.max_revision_timeout_seconds)",
             "pkg/apis/serving/v1/revision_validation.go",
             basis=basis,
         )

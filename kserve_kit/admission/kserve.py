@@ -52,11 +52,19 @@ def _mode_seen_by_validator(annotations: dict[str, str], release: Version) -> st
     return mode
 
 
-def _autoscaling(where: str, component: dict[str, Any], annotations: dict[str, str], release: Version) -> Iterator[str]:
+def _whole(value: Any) -> int | None:
+    """An integer field's value, or None where it is not one (the CRD schema check reports that)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _autoscaling(component: dict[str, Any], annotations: dict[str, str], release: Version) -> Iterator[str]:
     """validateAutoScalingCompExtension: the raw-mode branch keys on the literal name the release
     calls it ("RawDeployment" before 0.16.0, "Standard" since), every other value on Knative's KPA."""
     raw_name = "Standard" if release >= Version("0.16.0") else "RawDeployment"
-    metric, target = component.get("scaleMetric"), component.get("scaleTarget")
+    metric, target = component.get("scaleMetric"), _whole(component.get("scaleTarget"))
     mode = _mode_seen_by_validator(annotations, release)
     hpa = mode != raw_name and annotations.get(KNATIVE_AUTOSCALER_CLASS) == "hpa.autoscaling.knative.dev"
     if mode == raw_name:
@@ -70,9 +78,9 @@ def _autoscaling(where: str, component: dict[str, Any], annotations: dict[str, s
         metric = metric or "cpu"
         if metric not in ("cpu", "memory"):
             yield f"[{metric}] is not a supported metric"
-        elif target is not None and ((metric == "cpu" and int(target) < 1) or int(target) > 100):
+        elif target is not None and ((metric == "cpu" and target < 1) or target > 100):
             yield "the target utilization percentage should be a [1-100] integer"
-        elif target is not None and metric == "memory" and int(target) < 1:
+        elif target is not None and metric == "memory" and target < 1:
             yield "the target memory should be greater than 1 MiB"
         return
     # validateScalingKPACompExtension
@@ -86,30 +94,30 @@ def _autoscaling(where: str, component: dict[str, Any], annotations: dict[str, s
             else ""
         )
         yield f"[{metric}] is not a supported metric{why}"
-    elif metric == "rps" and target is not None and int(target) < 1:
+    elif metric == "rps" and target is not None and target < 1:
         yield "the target for rps should be greater than 1"
 
 
 def _replicas(component: dict[str, Any]) -> Iterator[str]:
     """ComponentExtensionSpec.Validate: validateReplicas, containerConcurrency, logger (every release)."""
-    low, high = component.get("minReplicas", 1), component.get("maxReplicas", 0)
-    if low is not None and int(low) < 0:
+    low, high = _whole(component.get("minReplicas", 1)), _whole(component.get("maxReplicas", 0))
+    if low is not None and low < 0:
         yield "'MinReplicas' cannot be less than 0"
-    if high is not None and int(high) < 0:
+    if high is not None and high < 0:
         yield "'MaxReplicas' cannot be less than 0"
-    if low is not None and high and int(low) > int(high):
+    if low is not None and high and low > high:
         yield "'MinReplicas' cannot be greater than MaxReplicas"
-    if int(component.get("containerConcurrency") or 0) < 0:
+    if (_whole(component.get("containerConcurrency")) or 0) < 0:
         yield "parallelism cannot be less than 0"
     logger = component.get("logger")
-    if logger is not None and logger.get("mode") not in ("all", "request", "response"):
+    if logger is not None and (logger or {}).get("mode") not in ("all", "request", "response"):
         yield "invalid logger type"
 
 
 def _implementations(component: dict[str, Any]) -> int:
-    """GetImplementations: each framework field set, plus each container named kserve-container; a
-    predictor with neither takes its first container."""
-    found = sum(1 for field in FRAMEWORKS if component.get(field) is not None)
+    """GetImplementations: each framework field set (an explainer's `art`), plus each container named
+    kserve-container; a component with neither takes its first container."""
+    found = sum(1 for field in (*FRAMEWORKS, "art") if component.get(field) is not None)
     found += sum(1 for container in component.get("containers") or [] if container.get("name") == "kserve-container")
     return found or (1 if component.get("containers") else 0)
 
@@ -163,12 +171,11 @@ def inference_service_rules(repo: Repo, release: str) -> Iterator[Finding]:
                         release,
                     )
         spec = predictor(isvc)
-        if version >= Version("0.16.0") and any(
-            isinstance(spec.get(f), dict) and "name" in spec[f] for f in FRAMEWORKS
-        ):
+        named = [f for f in FRAMEWORKS if isinstance(spec.get(f), dict) and spec[f].get("name")]
+        if version >= Version("0.16.0") and named:
             yield _finding(
                 where,
-                "the 'name' field is not allowed in standard predictor: remove predictor.model.name",
+                f"the 'name' field is not allowed in standard predictor: remove predictor.{named[0]}.name",
                 f"{ISVC_VALIDATION} validatePredictor",
                 release,
             )
@@ -184,7 +191,7 @@ def inference_service_rules(repo: Repo, release: str) -> Iterator[Finding]:
                     f"{COMPONENT} validateExactlyOneImplementation",
                     release,
                 )
-            for message in [*_replicas(component), *_autoscaling(where, component, annotations, version)]:
+            for message in [*_replicas(component), *_autoscaling(component, annotations, version)]:
                 yield _finding(
                     where, f"{component_name}: {message}", f"{ISVC_VALIDATION} validateInferenceService", release
                 )
@@ -196,17 +203,22 @@ def serving_runtime_rules(repo: Repo, release: str) -> Iterator[Finding]:
         spec = runtime.get("spec") or {}
         if spec.get("disabled"):
             continue  # the webhook admits a disabled runtime without any check
-        priorities: dict[str, set[int]] = {}
+        # validateModelFormatPrioritySame: each autoSelect format against the first priority seen for its
+        # name; the webhook runs it only while another ServingRuntime exists in the namespace: a warning.
+        first: dict[str, Any] = {}
         for model_format in spec.get("supportedModelFormats") or []:
-            if model_format.get("autoSelect") and model_format.get("priority") is not None:
-                priorities.setdefault(model_format["name"], set()).add(int(model_format["priority"]))
-        for model_format, values in priorities.items():
-            if len(values) > 1:
+            if not model_format.get("autoSelect"):
+                continue
+            name, priority = model_format.get("name"), model_format.get("priority")
+            seen = first.setdefault(name, priority)
+            if seen is not None and priority is not None and priority != seen:
                 yield _finding(
                     where,
-                    f"different priorities assigned for the model format {model_format} under the servingruntime",
+                    f"different priorities assigned for the model format {name} under the servingruntime (refused "
+                    "once another ServingRuntime exists in the namespace)",
                     f"{SR_WEBHOOK} validateModelFormatPrioritySame",
                     release,
+                    warning=True,
                 )
         if version >= Version("0.18.0"):
             containers = [*(spec.get("containers") or []), *((spec.get("workerSpec") or {}).get("containers") or [])]

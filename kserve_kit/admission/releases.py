@@ -23,7 +23,7 @@ KNATIVE_FOR_KSERVE = (("0.17.0", "1.21.1"), ("0.0", "1.15.2"))
 KSERVE_CONFIG_DEFAULTS: dict[str, tuple[tuple[str, Any], ...]] = {
     # "true" from v0.12.0 to v0.15.2; the key was removed in v0.16.0 (kserve/kserve#4694): from then
     # on a pvc:// model is always mounted directly, with no storage initializer.
-    "storageInitializer.enableDirectPvcVolumeMount": (("0.16.0", True), ("0.12.0", True), ("0.0", False)),
+    "storageInitializer.enableDirectPvcVolumeMount": (("0.12.0", True), ("0.0", False)),
     # "enableModelcar": true since v0.15.2 (kserve/kserve#4316), "uidModelcar": 1010 since v0.16.0.
     "storageInitializer.enableModelcar": (("0.15.2", True), ("0.0", False)),
     # metricsAggregator: { "enableMetricAggregation": "false", "enablePrometheusScraping" : "false" }
@@ -70,6 +70,11 @@ _KNATIVE_FLAGS: tuple[tuple[str, str, str | None], ...] = (
 )
 
 
+# The InferenceService (pod) annotation that wins over metricsAggregator.enablePrometheusScraping
+# (pkg/webhook/admission/pod/metrics_aggregate_injector.go, v0.15.2-v0.17.0).
+PROMETHEUS_SCRAPING_ANNOTATION = "serving.kserve.io/enable-prometheus-scraping"
+
+
 def _since(table: tuple[tuple[str, Any], ...], version: str) -> Any:
     """The value of the newest entry whose release is not after `version` (tables run newest first)."""
     return next(value for since, value in table if Version(version) >= Version(since))
@@ -102,6 +107,13 @@ def control_plane(kserve: dict[str, Any], knative: dict[str, Any] | None, unconf
         raise ValueError(
             f"kserve.config: {', '.join(unknown)} unknown: the kit reads {', '.join(KSERVE_CONFIG_DEFAULTS)}"
         )
+    if "storageInitializer.enableDirectPvcVolumeMount" in stated_config and Version(kserve["version"]) >= Version(
+        "0.16.0"
+    ):
+        raise ValueError(
+            "kserve.config: KServe 0.16.0 removed storageInitializer.enableDirectPvcVolumeMount (kserve/kserve#4694: "
+            "a pvc:// model is always mounted directly): remove it from the profile"
+        )
     config = kserve_config_defaults(kserve["version"]) | stated_config
     doubts = {f"kserve.config.{key}" for key in config if key not in stated_config}
     doubts |= {
@@ -124,11 +136,18 @@ def control_plane(kserve: dict[str, Any], knative: dict[str, Any] | None, unconf
             "version": version,
             "namespace": knative.get("namespace", "knative-serving"),
             "features": features,
+            # config-defaults max-revision-timeout-seconds (pkg/apis/config/defaults.go: 600 as shipped)
+            "max_revision_timeout_seconds": int(knative.get("max_revision_timeout_seconds", 600)),
         }
     if "kserve.version" in unconfirmed:
         doubts.add("kserve.version")
     result["unconfirmed"] = sorted(doubts)
     return result
+
+
+def is_true(value: Any) -> bool:
+    """A configuration value as KServe reads it: true, or the string "true" (any case)."""
+    return str(value).lower() == "true"
 
 
 def enabled(features: dict[str, str], flag: str, *, strictly: bool = False) -> bool:

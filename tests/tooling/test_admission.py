@@ -230,3 +230,45 @@ def test_release_defaults_and_what_the_profile_states() -> None:
     assert "kubernetes.podspec-dryrun" not in releases.knative_feature_defaults("1.21.1")
     with pytest.raises(ValueError, match="kserve.config: nonsense unknown"):
         releases.control_plane({"version": "0.15.2", "config": {"nonsense": 1}}, None, set())
+
+
+def test_what_go_would_not_send_is_not_refused(service_dir: Path) -> None:
+    # KServe's Go types drop empty and false fields (omitempty): Knative never sees them.
+    def empty(spec: dict[str, Any]) -> None:
+        spec.update(tolerations=[], nodeSelector={}, hostNetwork=False, scaleMetricType="Utilization")
+        spec["model"].update(stdin=False, securityContext=None)
+
+    assert findings(service_dir, predictor(empty)) == []
+
+
+def test_odd_values_are_left_to_the_schema_check(service_dir: Path) -> None:
+    def odd(spec: dict[str, Any]) -> None:
+        spec.update(scaleTarget="50%", minReplicas=None, timeout="soon", logger=None)
+
+    assert findings(service_dir, predictor(odd)) == []
+
+
+def test_a_missing_serving_runtime_does_not_stop_the_other_checks(service_dir: Path) -> None:
+    (service_dir / "k8s" / "kustomization.yaml").write_text("namespace: team-a\nresources: [isvc.yaml]\n")
+    assert findings(service_dir, annotate(**{"serving.kserve.io/autoscalerClass": "kpa"}))  # still reported
+
+
+def test_volumes_merge_by_name_and_model_mounts_count(service_dir: Path) -> None:
+    def runtime_volume(runtime: dict[str, Any]) -> None:
+        runtime["spec"]["volumes"] = [{"name": "cache", "emptyDir": {}}]
+
+    def predictor_volume(spec: dict[str, Any]) -> None:
+        spec["volumes"] = [{"name": "extra", "configMap": {"name": "x"}}]
+        spec["model"]["volumeMounts"] = [
+            {"name": "cache", "mountPath": "/cache"},
+            {"name": "extra", "mountPath": "/extra", "readOnly": True},
+        ]
+
+    assert findings(service_dir, predictor(predictor_volume), runtime_volume) == []
+
+
+def test_an_explainer_with_art_is_one_implementation(service_dir: Path) -> None:
+    def explainer(isvc: dict[str, Any]) -> None:
+        isvc["spec"]["explainer"] = {"art": {"type": "SquareAttack"}}
+
+    assert findings(service_dir, explainer) == []

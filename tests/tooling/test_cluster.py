@@ -389,3 +389,28 @@ def test_doctor_compares_the_clusters_kserve_release_and_knative_flags(tmp_path:
     record_snapshot(snapshot, tmp_path / "recorded.json")  # a recorded snapshot keeps them
     again = read_snapshot(tmp_path / "recorded.json")
     assert (again.kserve_controller, again.knative_features) == (snapshot.kserve_controller, snapshot.knative_features)
+
+
+def test_a_controller_pinned_by_digest_is_the_release_its_tag_says() -> None:
+    snapshot = read_snapshot(fixture("healthy"))
+    image = "kserve/kserve-controller:v0.15.2@sha256:" + "a" * 64
+    snapshot.kserve_controller = {"spec": {"template": {"spec": {"containers": [{"name": "m", "image": image}]}}}}
+    snapshot.knative_features = {"data": {}}  # every flag unset: Knative's defaults, as Agora's profile models
+    assert doctor.diagnose(snapshot, subject()) == []
+
+
+@pytest.mark.parametrize(
+    ("message", "flag"),
+    [
+        ("validation failed: pod spec support for init-containers is off, but found 1 init containers",
+         "kubernetes.podspec-init-containers"),
+        ("validation failed: Persistent volume write support is disabled, but found persistent volume claim m",
+         "kubernetes.podspec-persistent-volume-write"),
+        ("validation failed: must not set the field(s): spec.template.spec.affinity", "kubernetes.podspec-affinity"),
+    ],
+)  # fmt: skip
+def test_doctor_names_the_flag_each_knative_refusal_needs(message: str, flag: str) -> None:
+    snapshot = read_snapshot(fixture("knative-field-refused"))
+    snapshot.events[0].message = message
+    [finding] = doctor.diagnose(snapshot, subject())
+    assert f"config-features keep {flag} off" in finding.fix
