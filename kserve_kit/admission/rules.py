@@ -18,11 +18,11 @@ def derived_name_rules(repo: Repo, control_plane: dict) -> Iterator[Finding]:
     basis = f"KServe {control_plane['kserve']['version']}"
     for where, isvc in repo.of_kind("InferenceService"):
         metadata = isvc.get("metadata") or {}
-        derived = names.derived_names(
-            str(metadata.get("name")), str(metadata.get("namespace") or "default"), mode, pattern, template
-        )
+        namespace = str(metadata.get("namespace") or "default")
+        derived = names.derived_names(str(metadata.get("name")), namespace, mode, pattern, template)
         for canary, warning in ((False, False), (True, True)):
             for name in names.overflowing(derived, canary=canary):
+                what = "name or namespace" if namespace in name.value else "name"
                 effect = (
                     "`make canary`'s tag route would not be created"
                     if canary
@@ -31,7 +31,7 @@ def derived_name_rules(repo: Repo, control_plane: dict) -> Iterator[Finding]:
                 yield Finding(
                     where,
                     f"{name.what} {name.value!r} is {len(name.value)} characters, {name.over} over "
-                    f"{name.limit}: {effect}; shorten the name or namespace by {name.over}",
+                    f"{name.limit}: {effect}; shorten the {what} by {name.over}",
                     f"{name.source} (kserve_kit/admission/names.py)",
                     warning=warning,
                     basis=basis,

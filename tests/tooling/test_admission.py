@@ -190,15 +190,9 @@ def test_the_predictor_host_label_of_standard_mode_is_checked(service_dir: Path)
 
 
 def test_the_mode_rename_releases_are_named(service_dir: Path) -> None:
-    skip, old_status = findings(service_dir, kserve="0.16.0", warnings=True)
+    [skip] = findings(service_dir, kserve="0.16.0", warnings=True)
     assert "kserve/kserve#4798" in skip and "KServe 0.17 or later" in skip
-    [old_status] = findings(service_dir, kserve="0.18.0", warnings=True)
-    assert "#5427" in old_status and "created before 0.16" in old_status
-    assert (
-        findings(service_dir, kserve="0.19.0", warnings=True)
-        == findings(service_dir, kserve="0.15.2", warnings=True)
-        == []
-    )
+    assert findings(service_dir, kserve="0.17.0", warnings=True) == findings(service_dir, warnings=True) == []
 
 
 def test_derived_names_per_mode() -> None:
