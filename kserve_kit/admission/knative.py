@@ -17,6 +17,7 @@ from typing import Any
 
 from packaging.version import Version
 
+from kserve_kit.admission.kserve import FRAMEWORKS, whole
 from kserve_kit.admission.releases import enabled
 from kserve_kit.policy import Finding, Repo, predictor
 from kserve_kit.service import Service
@@ -41,17 +42,7 @@ KSERVE_FIELDS = {
     "autoScaling",
     "storageUris",
     "workerSpec",
-    "model",
-    "sklearn",
-    "xgboost",
-    "tensorflow",
-    "pytorch",
-    "triton",
-    "onnx",
-    "huggingface",
-    "pmml",
-    "lightgbm",
-    "paddle",
+    *FRAMEWORKS,
     "name",
     "storageContainerName",
     "scaleMetricType",
@@ -161,14 +152,6 @@ def revision_pod_spec(service: Service, kserve_release: str) -> dict[str, Any] |
     return spec
 
 
-def _whole(value: Any) -> int | None:
-    """An integer field's value, or None where it is not one (the CRD schema check reports that)."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def _disallowed(path: str, fields: list[str], why: str) -> str:
     listed = ", ".join(f"{path}.{field}" for field in sorted(fields))
     return f"must not set the field(s): {listed} ({why})"
@@ -208,7 +191,7 @@ def _container_errors(
                 f"{path}.env[{index}].valueFrom", refs, _flag_hint("kubernetes.podspec-fieldref", features)
             )
     for index, port in enumerate(container.get("ports") or []):
-        if _whole(port.get("containerPort")) in RESERVED_PORTS:
+        if whole(port.get("containerPort")) in RESERVED_PORTS:
             yield f"invalid value: {port['containerPort']} is a reserved port: {path}.ports[{index}].containerPort"
         if port.get("name", "") not in ("", "h2c", "http1"):
             yield f"Port name {port['name']} is not allowed: {path}.ports[{index}].name (empty, h2c or http1)"
@@ -291,7 +274,7 @@ def knative_rules(repo: Repo, control_plane: dict[str, Any]) -> Iterator[Finding
     spec = revision_pod_spec(repo.service, kserve_release)
     for message in pod_spec_errors(spec, knative["features"], knative["version"]) if spec else ():
         yield Finding(where, f"validation failed: {message}", SOURCE, basis=basis)
-    timeout, most = _whole(predictor(isvcs[0][1]).get("timeout")), int(knative.get("max_revision_timeout_seconds", 600))
+    timeout, most = whole(predictor(isvcs[0][1]).get("timeout")), int(knative.get("max_revision_timeout_seconds", 600))
     if timeout is not None and not 0 <= timeout <= most:
         yield Finding(
             where,

@@ -52,7 +52,7 @@ def _mode_seen_by_validator(annotations: dict[str, str], release: Version) -> st
     return mode
 
 
-def _whole(value: Any) -> int | None:
+def whole(value: Any) -> int | None:
     """An integer field's value, or None where it is not one (the CRD schema check reports that)."""
     try:
         return int(value)
@@ -64,7 +64,7 @@ def _autoscaling(component: dict[str, Any], annotations: dict[str, str], release
     """validateAutoScalingCompExtension: the raw-mode branch keys on the literal name the release
     calls it ("RawDeployment" before 0.16.0, "Standard" since), every other value on Knative's KPA."""
     raw_name = "Standard" if release >= Version("0.16.0") else "RawDeployment"
-    metric, target = component.get("scaleMetric"), _whole(component.get("scaleTarget"))
+    metric, target = component.get("scaleMetric"), whole(component.get("scaleTarget"))
     mode = _mode_seen_by_validator(annotations, release)
     hpa = mode != raw_name and annotations.get(KNATIVE_AUTOSCALER_CLASS) == "hpa.autoscaling.knative.dev"
     if mode == raw_name:
@@ -100,14 +100,14 @@ def _autoscaling(component: dict[str, Any], annotations: dict[str, str], release
 
 def _replicas(component: dict[str, Any]) -> Iterator[str]:
     """ComponentExtensionSpec.Validate: validateReplicas, containerConcurrency, logger (every release)."""
-    low, high = _whole(component.get("minReplicas", 1)), _whole(component.get("maxReplicas", 0))
+    low, high = whole(component.get("minReplicas", 1)), whole(component.get("maxReplicas", 0))
     if low is not None and low < 0:
         yield "'MinReplicas' cannot be less than 0"
     if high is not None and high < 0:
         yield "'MaxReplicas' cannot be less than 0"
     if low is not None and high and low > high:
         yield "'MinReplicas' cannot be greater than MaxReplicas"
-    if (_whole(component.get("containerConcurrency")) or 0) < 0:
+    if (whole(component.get("containerConcurrency")) or 0) < 0:
         yield "parallelism cannot be less than 0"
     logger = component.get("logger")
     if logger is not None and (logger or {}).get("mode") not in ("all", "request", "response"):

@@ -44,7 +44,7 @@ def _first_label(host: str) -> str:
 
 def kserve_host(template: str, name: str, namespace: str) -> str:
     """KServe's Go domain template (ingress.domainTemplate) filled in, as GenerateDomainName does."""
-    values = {"Name": name, "Namespace": namespace, "IngressDomain": "example.com", "Annotations": "", "Labels": ""}
+    values = {"Name": name, "Namespace": namespace, "IngressDomain": "example.com"}
     return re.sub(r"\{\{\s*\.(\w+)\s*\}\}", lambda match: values.get(match.group(1), ""), template)
 
 
@@ -97,5 +97,7 @@ def derived_names(
 
 
 def overflowing(names: list[DerivedName], *, canary: bool = False) -> list[DerivedName]:
-    """The names past their limit, longest overflow first (`canary`: the tag routes' only)."""
-    return sorted((n for n in names if n.over and n.canary_only == canary), key=lambda n: -n.over)
+    """The names past their limit, longest overflow first (`canary`: the tag routes' only); a value
+    derived twice (the predictor's Service and Deployment) is named once."""
+    found = {n.value: n for n in reversed(names) if n.over and n.canary_only == canary}
+    return sorted(reversed(found.values()), key=lambda n: -n.over)

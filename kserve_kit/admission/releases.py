@@ -18,7 +18,9 @@ from packaging.version import Version
 # kserve-deps.env@v0.17.0 KNATIVE_SERVING_VERSION=1.21.1, the same to v0.20.0).
 KNATIVE_FOR_KSERVE = (("0.17.0", "1.21.1"), ("0.0", "1.15.2"))
 
-# inferenceservice-config keys the kit's output depends on, as KServe spells them (<document>.<key>),
+# inferenceservice-config keys the kit renders by (direct PVC mount, the domain template) or that
+# `make doctor` compares because they change what a service gets (modelcar, metrics, ingress class),
+# as KServe spells them (<document>.<key>),
 # with the value kserve/kserve config/configmap/inferenceservice.yaml ships, from the release given.
 KSERVE_CONFIG_DEFAULTS: dict[str, tuple[tuple[str, Any], ...]] = {
     # "true" from v0.12.0 to v0.15.2; the key was removed in v0.16.0 (kserve/kserve#4694): from then
