@@ -25,9 +25,24 @@ $(CHECKOV_VENV)/bin/checkov:
 
 install: $(INSTALLED) $(CHECKOV_VENV)/bin/checkov ## .venv (copier, kserve-kit editable, test tools) and .venv-checkov
 
-demo: $(INSTALLED) ## render a service with the defaults into $(DEMO_DIR), install it, train, serve, smoke test V1 and V2
+demo: $(INSTALLED) ## render a service with the defaults into DEMO_DIR (./demo), install, train, smoke test it
+	@if [ -n "$$(ls -A "$(DEMO_DIR)" 2>/dev/null)" ]; then \
+	  if [ "$$(git -C "$(DEMO_DIR)" rev-parse --show-toplevel 2>/dev/null)" != "$$(realpath "$(DEMO_DIR)")" ]; then \
+	    echo "demo: $(DEMO_DIR) exists and is not a demo made by make demo: move it away, or make demo DEMO_DIR=demo2"; \
+	    exit 1; \
+	  fi; \
+	  changed=$$(git -C "$(DEMO_DIR)" status --porcelain); \
+	  if [ -n "$$changed" ]; then \
+	    echo "demo: $(DEMO_DIR) holds changes a new render would delete: $$(echo $$changed)"; \
+	    echo "demo: keep them elsewhere and remove $(DEMO_DIR), or render into another folder: make demo DEMO_DIR=demo2"; \
+	    exit 1; \
+	  fi; \
+	fi
 	rm -rf $(DEMO_DIR)
 	$(PY) -m copier copy --trust --defaults --quiet --vcs-ref HEAD "$(CURDIR)" $(DEMO_DIR)
+	# A git repo, so the next `make demo` can tell an untouched demo from one with your edits.
+	git -C $(DEMO_DIR) init -q && git -C $(DEMO_DIR) add -A
+	git -C $(DEMO_DIR) -c user.name=kserve-template -c user.email=demo@localhost commit -qm "demo as rendered"
 	$(MAKE) -C $(DEMO_DIR) install train smoke
 	@echo "demo: the rendered service is in $(DEMO_DIR), with its own .venv; see $(DEMO_DIR)/README.md"
 

@@ -67,6 +67,11 @@ def test_make_demo_renders_trains_and_smoke_tests(tmp_path: Path) -> None:
     result = run_make(KIT_ROOT, "demo", DEMO_DIR=str(demo), timeout=1800)
     assert "SMOKE OK iris-classifier" in result.stdout
     assert (demo / ".venv" / "bin" / "kserve-kit").is_file()  # the demo's own environment
+    # A second `make demo` never deletes edits made in the demo: it refuses, naming them.
+    (demo / "README.md").write_text("my notes\n", encoding="utf-8")
+    again = run_make(KIT_ROOT, "demo", DEMO_DIR=str(demo), check=False)
+    assert again.returncode != 0 and "holds changes a new render would delete: M README.md" in again.stdout
+    assert (demo / "README.md").read_text(encoding="utf-8") == "my notes\n"
 
 
 WINE_TRAINING = '''"""Our model: wine classes from 13 measurements."""
