@@ -90,31 +90,30 @@ def autoscaling_annotations(mode: str, answers: dict[str, Any]) -> dict[str, str
     return {} if delay in ("0", "0s") else {SCALE_DOWN_DELAY_ANNOTATION: delay}
 
 
+# What pins GPU pods to GPU nodes, and the Knative config-features flag that admits each field.
+GPU_PLACEMENT_FLAGS = {
+    "node_selector": "kubernetes.podspec-nodeselector",
+    "tolerations": "kubernetes.podspec-tolerations",
+}
+
+
 def gpu_placement(profile: dict[str, Any], mode: str, cluster: dict[str, Any]) -> dict[str, Any]:
     """The profile's GPU node selector and tolerations, each only where the cluster admits it: in
     Knative mode, Knative's webhook refuses them unless config-features enables them
     (kubernetes.podspec-nodeselector / -tolerations, "disabled" as Knative ships: kserve/kserve#1425).
     Where they are left out, the GPU resource alone places the pod (only GPU nodes advertise it)."""
     features = (cluster.get("knative") or {}).get("features") or {}
-    admits = {
-        field: mode != "knative" or enabled(features, flag)
-        for field, flag in (("node_selector", "kubernetes.podspec-nodeselector"),
-                            ("tolerations", "kubernetes.podspec-tolerations"))
-    }  # fmt: skip
     wanted = {
         "node_selector": profile["gpu"]["node_selector"] or {},
         "tolerations": profile["gpu"]["tolerations"] or [],
     }
+    admits = {field: mode != "knative" or enabled(features, flag) for field, flag in GPU_PLACEMENT_FLAGS.items()}
     return {
         "node_selector": wanted["node_selector"] if admits["node_selector"] else {},
         "tolerations": wanted["tolerations"] if admits["tolerations"] else [],
         # What the profile would pin GPU pods with but the cluster refuses: the README says what to ask for.
-        "refused_flags": [
-            flag for field, flag in (("node_selector", "kubernetes.podspec-nodeselector"),
-                                     ("tolerations", "kubernetes.podspec-tolerations"))
-            if wanted[field] and not admits[field]
-        ],
-    }  # fmt: skip
+        "refused_flags": [flag for field, flag in GPU_PLACEMENT_FLAGS.items() if wanted[field] and not admits[field]],
+    }
 
 
 def derive(answers: dict[str, Any]) -> dict[str, Any]:
@@ -308,9 +307,8 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
             "domain": f"environments.{answers['environment']}.domain" in unconfirmed,
             "allowed_registries": "allowed_registries" in unconfirmed,
             "guideline_url": "guideline_url" in unconfirmed,
-            "gpu_placement": bool(
-                {"knative.features.kubernetes.podspec-nodeselector", "knative.features.kubernetes.podspec-tolerations"}
-                & set(cluster["unconfirmed"])
+            "gpu_placement": any(
+                f"knative.features.{flag}" in cluster["unconfirmed"] for flag in GPU_PLACEMENT_FLAGS.values()
             ),
         },
         "unconfirmed_note": f"[unconfirmed: ask {profile['contacts']['infra']}]",

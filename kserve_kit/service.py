@@ -85,6 +85,12 @@ class Service:
         return facts
 
     @property
+    def deployment_mode(self) -> str:
+        """The facts' deployment mode (`knative` or `standard`); a facts file written by hand without
+        one is taken as Knative, KServe's mode before 0.16."""
+        return str((self.facts.get("deployment_mode") or {}).get("mode", "knative"))
+
+    @property
     def splits_traffic(self) -> bool:
         """Whether the deployment mode splits traffic between revisions (Knative's: `make canary`); a
         facts file written by hand without a mode is taken as Knative, KServe's mode before 0.16."""

@@ -265,9 +265,8 @@ def pod_spec_errors(spec: dict[str, Any], features: dict[str, str], knative_rele
 def knative_rules(repo: Repo, control_plane: dict[str, Any]) -> Iterator[Finding]:
     """The Knative webhook's refusals of the revision KServe would create (Knative mode only)."""
     knative = control_plane.get("knative")
-    mode = (repo.facts.get("deployment_mode") or {}).get("mode", "knative")
     isvcs = repo.of_kind("InferenceService")
-    if mode != "knative" or knative is None or len(isvcs) != 1:
+    if repo.service.deployment_mode != "knative" or knative is None or len(isvcs) != 1:
         return
     kserve_release = control_plane["kserve"]["version"]
     where, basis = isvcs[0][0], f"Knative {knative['version']}"

@@ -159,11 +159,10 @@ def enabled(features: dict[str, str], flag: str, *, strictly: bool = False) -> b
     return value == "enabled" if strictly else value != "disabled"
 
 
-def of_facts(facts: dict[str, Any]) -> dict[str, Any]:
+def of_facts(facts: dict[str, Any], mode: str) -> dict[str, Any]:
     """The facts file's `control_plane`; for a facts file written by hand without one, the shipped
     defaults of its KServe release (and of the Knative release it installs, in Knative mode)."""
     if facts.get("control_plane"):
         return dict(facts["control_plane"])
     kserve = facts.get("kserve") or {}
-    mode = (facts.get("deployment_mode") or {}).get("mode", "knative")
     return control_plane({"version": str(kserve.get("version") or "0.15.2")}, {} if mode == "knative" else None, set())

@@ -11,7 +11,7 @@ from kserve_kit.policy import Finding, Repo
 
 def derived_name_rules(repo: Repo, control_plane: dict) -> Iterator[Finding]:
     """Every name KServe and Knative derive from the manifest's name and namespace fits (names.py)."""
-    mode = (repo.facts.get("deployment_mode") or {}).get("mode", "knative")
+    mode = repo.service.deployment_mode
     external = (repo.facts.get("endpoints") or {}).get("external")
     pattern = (repo.facts.get("ingress") or {}).get("external_host") if external else None
     template = control_plane["kserve"]["config"].get("ingress.domainTemplate")
@@ -39,7 +39,7 @@ def derived_name_rules(repo: Repo, control_plane: dict) -> Iterator[Finding]:
 
 
 def admission_findings(repo: Repo) -> list[Finding]:
-    control_plane = releases.of_facts(repo.facts)
+    control_plane = releases.of_facts(repo.facts, repo.service.deployment_mode)
     release = control_plane["kserve"]["version"]
     return [
         *derived_name_rules(repo, control_plane),
