@@ -7,12 +7,11 @@ the rendered facts file `kserve-kit.yaml` (`kit.facts`). Nothing here is compute
 from __future__ import annotations
 
 import functools
-import os
-import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
+from extensions.kit_source import kit_pin
 from extensions.modes import DEPLOYMENT_MODE_ANNOTATION, MODES, NAMES, SCALE_TARGETS, names_for
 from extensions.monitoring import SERVERS, alert_rules, dashboard, scrape_annotations
 from extensions.profile import control_plane, environment_facts, external_host, load_profile
@@ -35,18 +34,6 @@ RUFF = "0.17.6"  # one version for `make lint` and pre-commit
 def kit_version(kit_root: Path = KIT_ROOT) -> str:
     """The kit's version: pyproject.toml's, the one place it is kept (no git tag needed)."""
     return str(tomllib.loads((kit_root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"])
-
-
-def tooling_source(src_path: str) -> str:
-    """Where a service installs kserve-kit from: the kit it was rendered from, as a pip direct reference."""
-    if re.match(r"^(gh|gl):", src_path):
-        host = "github.com" if src_path.startswith("gh:") else "gitlab.com"
-        return f"git+https://{host}/{src_path[3:].removesuffix('.git')}.git"
-    if src_path.startswith(("git+", "https://", "http://", "ssh://", "git@")):
-        url = src_path.removeprefix("git+")
-        url = f"ssh://{url.replace(':', '/', 1)}" if url.startswith("git@") else url
-        return f"git+{url}"
-    return Path(os.path.abspath(src_path.removeprefix("file://"))).as_uri()
 
 
 def vault_annotations(answers: dict[str, Any]) -> dict[str, str]:
@@ -127,6 +114,8 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
     runtime = RUNTIMES[answers["runtime"]]
     package = name.replace("-", "_")
     version = kit_version()
+    src_path = str((answers.get("_copier_answers") or {}).get("_src_path") or KIT_ROOT)
+    pin = kit_pin(src_path, version, profile["kit_source"], KIT_ROOT)
     predictor = f"{name}-predictor"
     external = answers["visibility"] == "external"
     vault = storage == "s3" and bool(answers.get("vault"))  # Vault holds the S3 credentials
@@ -194,6 +183,9 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
     # What kserve-kit reads (the rendered kserve-kit.yaml); the manifests hold the rest.
     facts = {
         "kit_version": version,
+        # The kit commit this repo was rendered from: `make update-check` counts the kit's changes since.
+        "kit_commit": pin.commit,
+        "kit_draft": pin.draft,
         "guidance_version": profile["guidance_version"],
         "platform": answers["platform"],
         "environment": answers["environment"],
@@ -301,7 +293,7 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         "torch": TORCH if TORCH in runtime.dependencies else None,
         "torch_cpu_index": TORCH_CPU_INDEX,
         "ruff": RUFF,
-        "tooling_source": tooling_source(str((answers.get("_copier_answers") or {}).get("_src_path") or KIT_ROOT)),
+        "tooling": pin,
         "contacts": profile["contacts"],
         "unconfirmed": {
             "domain": f"environments.{answers['environment']}.domain" in unconfirmed,

@@ -44,6 +44,12 @@ def platform_error(platform: str) -> str:
     if platform not in available_platforms():
         return f"Unknown platform: choose one of {', '.join(available_platforms())} (platforms/*.yml)"
     loaded = load_profile(platform)
+    source = loaded.get("kit_source") or {}
+    if len(source) != 1 or not set(source) <= {"git", "index"} or not all(source.values()):
+        return (
+            f"platforms/{platform}.yml: `kit_source` must name exactly one of `git: <the kit's repository URL>` "
+            "or `index: <a package index carrying kserve-kit>`: services' CI installs kserve-kit from it"
+        )
     try:  # what the profile says of its control plane must be complete (its platform team's to fix)
         for environment in loaded["environments"]:
             profile.control_plane(loaded, environment)

@@ -52,7 +52,12 @@ COMMANDS = {
         "add_update_arguments",
         "run_update",
     ),  # fmt: skip
-    "update-check": Command("update", "exit 1 when a newer kit version is out", "add_check_arguments", "run_check"),
+    "update-check": Command(
+        "update",
+        "exit 1 when the kit has changes this repo has not (3: unreachable, 4: commit unknown)",
+        "add_check_arguments",
+        "run_check",
+    ),
 }
 
 

@@ -1,19 +1,23 @@
 """Keeping a service current with its kit: `kserve-kit update` and `kserve-kit update-check`.
 
-The kit's version is the `version` in its pyproject.toml, recorded in the facts file at render time:
-neither command depends on git tags.
+The kit commit a repo was rendered from is recorded in its facts file (`kit_commit`) and by Copier
+(`_commit`); `update-check` counts the kit's commits since it, so a service behind on the same version
+is told so too. Neither command needs git tags, but a repo rendered from a tag needs that tag.
 
     kserve-kit update [COPIER_ARGS ...]   # `make update`: copier update, then refuse unresolved conflicts
-    kserve-kit update-check               # exit 0: up to date, 1: a newer kit version exists
+    kserve-kit update-check               # exit 0 up to date, 1 kit changes, 3 unreachable, 4 commit unknown
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import re
 import subprocess
 import sys
 import tempfile
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +47,6 @@ def kit_source(repo: Path) -> str:
     return str(source)
 
 
-def _version_of(pyproject: Path) -> Version:
-    try:
-        return Version(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
-    except (OSError, KeyError, tomllib.TOMLDecodeError, InvalidVersion) as error:
-        raise KitError(f"cannot read the kit's version from {pyproject}: {error}") from error
-
-
 def _newest_tag(tags: list[str]) -> str | None:
     versions = []
     for tag in tags:
@@ -60,54 +57,99 @@ def _newest_tag(tags: list[str]) -> str | None:
     return max(versions)[1] if versions else None
 
 
-def latest_version(source: str) -> Version:
-    """The version `make update` would bring: copier update takes the kit's newest version tag, or
-    its default branch when it has no tags; the version is that commit's pyproject.toml's."""
-    url = source.removeprefix("git+")
+# `kserve-kit update-check` exit codes (documented in docs/tooling.md and the service README).
+UP_TO_DATE, BEHIND, UNREACHABLE, NOT_IN_KIT = 0, 1, 3, 4
+
+
+class CheckError(KitError):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@contextlib.contextmanager
+def kit_history(source: str) -> Iterator[Path]:
+    """A git directory holding the kit's history and tags: the kit itself when it is a local checkout,
+    else a bare partial clone (no file contents but pyproject.toml's are fetched)."""
     if Path(source).is_dir():
-        tag = _newest_tag(_git(Path(source), "tag", "--list").stdout.split())
-        if tag is None:
-            return _version_of(Path(source) / "pyproject.toml")
-        return Version(tomllib.loads(_git(Path(source), "show", f"{tag}:pyproject.toml").stdout)["project"]["version"])
-    listed = subprocess.run(["git", "ls-remote", "--tags", url], capture_output=True, text=True, check=False)
-    if listed.returncode != 0:
-        raise KitError(f"cannot reach the kit at {source}: {listed.stderr.strip()}")
-    tag = _newest_tag([line.split("refs/tags/")[-1] for line in listed.stdout.splitlines() if "^{}" not in line])
+        yield Path(source)
+        return
     with tempfile.TemporaryDirectory(prefix="kserve-kit-") as clone:
-        branch = ["--branch", tag] if tag else []
-        result = subprocess.run(["git", "clone", "--quiet", "--depth", "1", *branch, url, clone],
+        url = source.removeprefix("git+")
+        result = subprocess.run(["git", "clone", "--quiet", "--bare", "--filter=blob:none", url, clone],
                                 capture_output=True, text=True, check=False)  # fmt: skip
         if result.returncode != 0:
-            raise KitError(f"cannot reach the kit at {source}: {result.stderr.strip()}")
-        return _version_of(Path(clone) / "pyproject.toml")
+            raise CheckError(UNREACHABLE, f"cannot reach the kit at {source}: {result.stderr.strip()}")
+        yield Path(clone)
 
 
-def current_version(repo: Path) -> Version:
-    facts = yaml.safe_load((repo / FACTS_FILE).read_text(encoding="utf-8")) or {}
+def newest(history: Path) -> tuple[str, Version]:
+    """What `make update` brings (Copier takes the newest version tag, else the default branch's head):
+    its revision and version."""
+    tag = _newest_tag(_git(history, "tag", "--list").stdout.split())
+    revision = tag or "HEAD"
+    shown = _git(history, "show", f"{revision}:pyproject.toml")
     try:
-        return Version(str(facts["kit_version"]))
-    except (KeyError, InvalidVersion) as error:
-        raise KitError(f"{FACTS_FILE} records no kit version ({error}): run `make update`") from error
+        return revision, Version(tomllib.loads(shown.stdout)["project"]["version"])
+    except (KeyError, tomllib.TOMLDecodeError, InvalidVersion) as error:
+        raise CheckError(UNREACHABLE, f"cannot read the kit's version at {revision}: {error}") from error
+
+
+def facts_of(repo: Path) -> dict[str, Any]:
+    """The facts file ({} for services of 0.1-0.3, which had none)."""
+    path = repo / FACTS_FILE
+    return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.is_file() else {}
+
+
+def require_commit(history: Path, commit: str, source: str) -> None:
+    """The recorded commit must be in the kit's history, or `copier update` cannot find the old version."""
+    if _git(history, "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}").returncode == 0:
+        return
+    if re.fullmatch(r"v?\d+(\.\d+)*([.-].*)?", commit) and not re.fullmatch(r"[0-9a-f]{7,40}", commit):
+        fix = f"the kit's tags are missing there: `git -C {source} fetch --tags`" if Path(source).is_dir() else (
+            f"push the kit's tags to {source} (`git push --tags`)")  # fmt: skip
+        raise CheckError(NOT_IN_KIT, f"this repo was rendered from the kit's tag {commit}, which {source} does not "
+                                     f"have: {fix}")  # fmt: skip
+    raise CheckError(NOT_IN_KIT, f"this repo was rendered from kit commit {commit}, which is not in the history of "
+                                 f"{source}: point _src_path in {ANSWERS_FILE} at the kit it came from")  # fmt: skip
 
 
 def add_check_arguments(parser: argparse.ArgumentParser) -> None:
-    del parser  # no options
+    parser.epilog = (
+        f"Exit codes: {UP_TO_DATE} up to date; {BEHIND} the kit has changes this repo has not (run `make update`); "
+        f"{UNREACHABLE} the kit cannot be reached; {NOT_IN_KIT} the kit does not have the commit or tag this repo "
+        "was rendered from (the message says how to fetch it)."
+    )
 
 
 def run_check(args: argparse.Namespace) -> int:
-    source = kit_source(args.repo)
-    current, latest = current_version(args.repo), latest_version(source)
-    if latest > current:
-        print(f"update-check: kserve-template {latest} is out (this repo is at {current}): run `make update`")
-        return 1
-    print(f"update-check: up to date (kserve-template {current}, the newest at {source})")
-    return 0
+    source, facts = kit_source(args.repo), facts_of(args.repo)
+    rendered_at = str(answers_of(args.repo, own=True).get("_commit") or "")  # what `copier update` starts from
+    commit = str(facts.get("kit_commit") or rendered_at)
+    current = f"kserve-template {facts.get('kit_version', 'before 0.4')}"
+    try:
+        with kit_history(source) as history:
+            require_commit(history, rendered_at, source)
+            revision, latest = newest(history)
+            behind = int(_git(history, "rev-list", "--count", f"{commit}..{revision}").stdout.strip() or 0)
+    except CheckError as error:
+        print(f"update-check: {error}", file=sys.stderr)
+        return error.code
+    if behind:
+        newer = (
+            f"kserve-template {latest} is out" if str(latest) != facts.get("kit_version") else "the kit has moved on"
+        )
+        print(f"update-check: {newer}: {behind} kit commit(s) since this repo's ({commit[:12]}, {current}): "
+              "run `make update`")  # fmt: skip
+        return BEHIND
+    print(f"update-check: up to date ({current}, commit {commit[:12]}, the newest at {source})")
+    return UP_TO_DATE
 
 
-def answers_of(repo: Path) -> dict[str, Any]:
-    """The repo's answers (not Copier's own `_` entries)."""
+def answers_of(repo: Path, own: bool = False) -> dict[str, Any]:
+    """The repo's answers: the owner's (not Copier's own `_` entries), or with `own`, Copier's only."""
     answers = yaml.safe_load((repo / ANSWERS_FILE).read_text(encoding="utf-8")) or {}
-    return {key: value for key, value in answers.items() if not key.startswith("_")}
+    return {key: value for key, value in answers.items() if key.startswith("_") == own}
 
 
 def requested(copier_args: list[str]) -> set[str]:
@@ -151,10 +193,16 @@ def run_update(args: argparse.Namespace) -> int:
         raise KitError("resolve the conflicts of the last update first, then commit:\n  " + "\n  ".join(problems))
     if _git(repo, "status", "--porcelain").stdout.strip():
         raise KitError("commit or stash your changes first: copier update needs a clean git tree to merge into")
+    source = kit_source(repo)
+    try:  # Copier renders the recorded version first: without it, a traceback ending in "Unknown revision"
+        with kit_history(source) as history:
+            require_commit(history, str(answers_of(repo, own=True).get("_commit") or ""), source)
+    except CheckError as error:
+        raise KitError(str(error)) from None
     before = answers_of(repo)
     command = [sys.executable, "-m", "copier", "update", "--trust", "--defaults", *args.passthrough]
     result = subprocess.run(command, cwd=repo, check=False)
-    if result.returncode != 0:
+    if result.returncode != 0 and not conflict_problems(repo):  # the kit's guard names what it refused
         print(f"update: copier update failed (exit {result.returncode}); nothing was committed", file=sys.stderr)
         return result.returncode
     changed, gone = lost_answers(before, answers_of(repo), requested(args.passthrough))
@@ -164,7 +212,7 @@ def run_update(args: argparse.Namespace) -> int:
         for line in changed:
             print(f"error: answer {line}", file=sys.stderr)
         print(
-            "update: answers would be lost: undo with `git checkout . && git clean -fd`, then give each a value "
+            "update: answers would be lost: undo with `git reset --hard && git clean -fd`, then give each a value "
             'the new kit accepts: make update ARGS="--data key=value"',
             file=sys.stderr,
         )

@@ -135,3 +135,7 @@ def image_build_args() -> Iterator[str]:
     image takes torch from a local index holding the same wheel (tests/containers.py)."""
     with torch_index() as url:
         yield f"--build-arg TORCH_INDEX={url}"
+
+
+# The kit's real history for update tests (tests/history.py): its fixture, for every test module.
+from tests.history import kit_repo  # noqa: E402, F401

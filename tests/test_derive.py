@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from extensions.derive import derive
+from extensions.kit_source import git_url, kit_pin, rendering_commit
 from extensions.modes import MODES, names_for
 from extensions.profile import available_platforms, environment_facts, load_profile
 
@@ -140,16 +143,36 @@ def test_the_kit_version_comes_from_pyproject_and_needs_no_tag() -> None:
     assert next(iter(kit["isvc_annotations"])) == "kserve-template/kit-version"  # first: away from owners' additions
 
 
-def test_tooling_source_is_a_pip_direct_reference() -> None:
-    from extensions.derive import tooling_source
+def test_the_kit_pin_is_an_immutable_reference_wherever_the_kit_comes_from(tmp_path: Path) -> None:
+    assert git_url("gh:agora/kserve-template") == "https://github.com/agora/kserve-template.git"
+    assert git_url("git@github.com:agora/kserve-template.git") == "ssh://git@github.com/agora/kserve-template.git"
+    assert git_url("/srv/kits/kserve-template") is None
+    kit = tmp_path / "kit"
+    kit.mkdir()
+    subprocess.run(["git", "init", "-q", str(kit)], check=True)
+    (kit / "a").write_text("a")
+    commit = ["git", "-C", str(kit), "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m"]
+    subprocess.run(["git", "-C", str(kit), "add", "-A"], check=True)
+    subprocess.run([*commit, "kit"], check=True)
+    head = subprocess.run(["git", "-C", str(kit), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    canonical = {"git": "https://git.example.com/platform/kserve-template.git"}
 
-    assert tooling_source("/srv/kits/kserve-template") == "file:///srv/kits/kserve-template"
-    assert tooling_source("gh:agora/kserve-template") == "git+https://github.com/agora/kserve-template.git"
+    remote = kit_pin("gh:agora/kserve-template", "1.2.0", canonical, kit)
     assert (
-        tooling_source("https://git.example.com/kserve-template.git")
-        == "git+https://git.example.com/kserve-template.git"
+        remote.requirement
+        == remote.ci_requirement
+        == f"kserve-kit @ git+https://github.com/agora/kserve-template.git@{head}"
     )
-    assert (
-        tooling_source("git@github.com:agora/kserve-template.git")
-        == "git+ssh://git@github.com/agora/kserve-template.git"
-    )
+    assert remote.notice == ""
+    local = kit_pin(str(kit), "1.2.0", canonical, kit)
+    assert local.requirement == f"kserve-kit @ git+{kit.as_uri()}@{head}"
+    assert local.ci_requirement == f"kserve-kit @ git+{canonical['git']}@{head}" and "must be published" in local.notice
+    indexed = kit_pin(str(kit), "1.2.0", {"index": "https://pypi.example.com/simple"}, kit)
+    assert (indexed.ci_requirement, indexed.ci_index) == ("kserve-kit==1.2.0", "https://pypi.example.com/simple")
+    # Copier's commit of a dirty checkout: the checkout itself, said loudly, and CI at the commit under it.
+    subprocess.run(["git", "-C", str(kit), "add", "-A"], check=True)
+    subprocess.run([*commit, "Copier automated commit for draft changes", "--allow-empty"], check=True)
+    rendering_commit.cache_clear()
+    draft = kit_pin(str(kit), "1.2.0", canonical, kit)
+    assert draft.draft and draft.commit == head and draft.requirement == f"kserve-kit @ {kit.as_uri()}"
+    assert "uncommitted changes" in draft.notice

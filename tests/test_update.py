@@ -25,57 +25,7 @@ from extensions.migrations.rename_label import rename_label
 from extensions.profile import environment_facts, load_profile
 from kserve_kit.__main__ import main as kit
 from tests.conftest import KIT_ROOT, answers_of, facts_of, run_make
-
-KIT_FILES = ["copier.yml", "pyproject.toml", "extensions", "platforms", "template", "kserve_kit"]
-
-
-def released_versions() -> dict[str, str]:
-    """Version -> commit, as CHANGELOG.md records them ("## 0.3.0 - 2026-11-24 (commit 3152f7b)")."""
-    text = (KIT_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
-    return dict(re.findall(r"^## v?(\d+\.\d+\.\d+)\b.*\(commit ([0-9a-f]{7,40})", text, re.MULTILINE))
-
-
-def git(repo: Path, *args: str) -> str:
-    command = ["git", "-c", "user.name=kit-tests", "-c", "user.email=kit-tests@example.com", *args]
-    return subprocess.run(command, cwd=repo, check=True, capture_output=True, text=True).stdout
-
-
-def commit_all(repo: Path, message: str) -> None:
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "--allow-empty", "-m", message)
-
-
-@pytest.fixture
-def kit_repo(tmp_path: Path) -> Path:
-    """A clone of the kit's history with today's working tree committed on top (untagged)."""
-    repo = tmp_path / "kit"
-    subprocess.run(["git", "clone", "-q", "--no-local", str(KIT_ROOT), str(repo)], check=True)
-    for name in KIT_FILES:
-        target = repo / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
-        source = KIT_ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy(source, target)
-    commit_all(repo, "the working tree")
-    return repo
-
-
-def render(kit_repo: Path, destination: Path, ref: str, **answers: Any) -> Path:
-    run_copy(str(kit_repo), str(destination), data=answers, defaults=True, unsafe=True, vcs_ref=ref, quiet=True)
-    git(destination, "init", "-q", "-b", "main")
-    commit_all(destination, "rendered")
-    return destination
-
-
-def update(service: Path, *copier_args: str) -> int:
-    """`make update` to the kit's newest commit (the working tree; copier would take the newest tag),
-    with the kit's working tree as the tooling."""
-    return kit(["--repo", str(service), "update", "--vcs-ref", "HEAD", *copier_args])
+from tests.history import commit_all, git, released_versions, render, update
 
 
 def isvc_of(service: Path) -> dict[str, Any]:
@@ -270,14 +220,16 @@ def test_a_kserve_release_that_renames_the_mode_is_said_with_what_kserve_may_ref
 
 
 def test_a_standard_mode_environment_refuses_the_knative_only_scale_to_zero(
-    kit_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    kit_repo: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     service = render(kit_repo, tmp_path / "service", "HEAD", environment="lab2", min_replicas="0")
     move_next_gen_to_standard(kit_repo)
 
     assert update(service) == 1  # never a silent min_replicas 1
-    errors = capsys.readouterr().err
-    assert "answer min_replicas: was '0'" in errors and 'make update ARGS="--data key=value"' in errors
+    errors = capfd.readouterr().err
+    assert "the new kit refuses your recorded answer min_replicas: '0': Standard mode cannot scale to zero" in errors
+    assert 'make update ARGS="--data min_replicas=<value>"' in errors
+    assert git(service, "status", "--porcelain") == ""  # stopped before anything was written
 
 
 def test_make_update_refuses_a_dirty_tree_and_a_repo_without_git(
@@ -290,17 +242,6 @@ def test_make_update_refuses_a_dirty_tree_and_a_repo_without_git(
     shutil.rmtree(service / ".git")
     assert update(service) == 2
     assert "is not a git repository" in capsys.readouterr().err
-
-
-def test_update_check_compares_the_recorded_version_with_the_kits(
-    kit_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    service = render(kit_repo, tmp_path / "service", "HEAD")
-    assert kit(["--repo", str(service), "update-check"]) == 0
-    pyproject = kit_repo / "pyproject.toml"
-    pyproject.write_text(re.sub(r'^version = ".*"$', 'version = "99.0.0"', pyproject.read_text(), flags=re.M))
-    assert kit(["--repo", str(service), "update-check"]) == 1
-    assert "kserve-template 99.0.0 is out" in capsys.readouterr().out
 
 
 def test_rename_answer_is_idempotent(tmp_path: Path) -> None:
@@ -410,7 +351,7 @@ def test_each_release_updates_to_now_keeping_answers_and_edits(
 
 
 def test_an_answer_the_new_kit_refuses_is_never_dropped_silently(
-    kit_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    kit_repo: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     service = render(kit_repo, tmp_path / "service", "HEAD", service_name="iris", namespace="a" * 40)
     # The next release's hostname suffix is longer: the recorded namespace no longer fits the budget.
@@ -419,9 +360,13 @@ def test_an_answer_the_new_kit_refuses_is_never_dropped_silently(
     commit_all(kit_repo, "a longer hostname suffix")
 
     assert update(service) == 1
-    errors = capsys.readouterr().err
-    assert f"error: answer namespace: was '{'a' * 40}', the update made it" in errors
-    assert 'make update ARGS="--data key=value"' in errors
+    errors = capfd.readouterr().err
+    assert f"error: the new kit refuses your recorded answer namespace: '{'a' * 40}': Namespace" in errors
+    assert 'make update ARGS="--data namespace=<value>"' in errors
+    assert git(service, "status", "--porcelain") == ""
+    # The answer the owner gives is checked too, and with one that fits the update goes through.
+    assert update(service, "--data", "namespace=" + "a" * 30) == 0
+    assert answers_of(service)["namespace"] == "a" * 30
 
 
 @pytest.mark.parametrize("platform", ["agora", "example-standard"])
@@ -430,8 +375,15 @@ def test_owner_edits_at_the_append_points_survive_a_release(kit_repo: Path, tmp_
     ends: an owner's annotation, README notes and Makefile target must not conflict with that."""
     service = render(kit_repo, tmp_path / "service", "HEAD", platform=platform)
     isvc_file = service / "k8s" / "inference-service.yaml"
-    last_annotation = re.compile(r"^(    serving.kserve.io/deploymentMode: .*)$", re.M)
-    isvc_file.write_text(last_annotation.sub(r'\1\n    owner.example.com/alerts: "pager"', isvc_file.read_text(), 1))
+    text = isvc_file.read_text()
+    for block, line in (
+        ("labels", "    cost-center: cc-42\n"),
+        ("annotations", '    owner.example.com/alerts: "pager"\n'),
+    ):
+        marker = f"    # ---- Your own {block} go below this line: kit updates never add lines here. ----\n"
+        assert marker in text, block  # the README's promised append points
+        text = text.replace(marker, marker + line)
+    isvc_file.write_text(text)
     readme = service / "README.md"
     readme.write_text(readme.read_text() + "\nOn-call: page #nlp-oncall; model card in Confluence.\n")
     makefile = service / "Makefile"
@@ -443,7 +395,18 @@ def test_owner_edits_at_the_append_points_survive_a_release(kit_repo: Path, tmp_
     template_readme = kit_repo / "template" / "README.md.jinja"
     cost = "## Cost\n\nGPU hours are billed to the owning team.\n\n## Notes from the team"
     template_readme.write_text(template_readme.read_text().replace("## Notes from the team", cost))
-    template_makefile = kit_repo / "template" / "Makefile.jinja"
+    template_isvc = kit_repo / "template" / "k8s" / "inference-service.yaml.jinja"
+    template_isvc.write_text(
+        template_isvc.read_text()
+        .replace(  # a new annotation and label, last of the kit's
+            "{{ kit.isvc_annotations | toyaml(4) }}\n",
+            '{{ kit.isvc_annotations | toyaml(4) }}\n    kit.example.com/new: "1"\n',
+        )
+        .replace(
+            "{{ kit.isvc_labels | toyaml(4) }}\n", '{{ kit.isvc_labels | toyaml(4) }}\n    kit.example.com/tier: "a"\n'
+        )
+    )
+    template_makefile = kit_repo / "template" / "kit.mk.jinja"
     template_makefile.write_text(template_makefile.read_text().replace(
         "update: ## bring", "cost: ## what the service costs\n\t@echo see README\n\nupdate: ## bring"))  # fmt: skip
     commit_all(kit_repo, "kit 99.0.0")
@@ -451,10 +414,15 @@ def test_owner_edits_at_the_append_points_survive_a_release(kit_repo: Path, tmp_
     assert update(service) == 0
     isvc = isvc_of(service)
     assert isvc["metadata"]["annotations"]["owner.example.com/alerts"] == "pager"
+    assert isvc["metadata"]["labels"]["cost-center"] == "cc-42"
+    assert (
+        isvc["metadata"]["annotations"]["kit.example.com/new"] == "1"
+        and isvc["metadata"]["labels"]["kit.example.com/tier"]
+    )
     assert isvc["metadata"]["annotations"]["kserve-template/kit-version"] == "99.0.0"
     text = readme.read_text()
     assert "## Cost" in text and text.rstrip().endswith("model card in Confluence.")
-    assert "cost: ## what the service costs" in makefile.read_text()
+    assert "cost: ## what the service costs" in (service / "kit.mk").read_text()
     assert makefile.read_text().rstrip().endswith("$(PY) -m our_bench")
 
 

@@ -25,6 +25,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the kit: its modes, its label migration
 from extensions.migrations.rename_label import MANIFESTS, rename_label  # noqa: E402
+from extensions.migrations.renders import render  # noqa: E402
 from extensions.modes import DEPLOYMENT_MODE_ANNOTATION, MODES, NAMES  # noqa: E402
 
 ISVC = MANIFESTS / "inference-service.yaml"
@@ -39,7 +40,7 @@ def kept() -> Path:
 
 def first_document(path: Path) -> dict[str, Any]:
     """The file's first YAML document; {} when it is missing or unreadable (an update that left conflict
-    markers in it: `make update` reports those, this migration then has nothing to say)."""
+    markers in it: the new render says what the update wrote there)."""
     try:
         documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8"))) if path.is_file() else []
     except yaml.YAMLError:
@@ -47,9 +48,9 @@ def first_document(path: Path) -> dict[str, Any]:
     return next((doc for doc in documents if isinstance(doc, dict)), {})
 
 
-def declared() -> dict[str, Any]:
+def declared(root: Path = Path()) -> dict[str, Any]:
     """The mode name the InferenceService declares, and the endpoints and namespace of the facts file."""
-    isvc, facts = first_document(ISVC), first_document(FACTS)
+    isvc, facts = first_document(root / ISVC), first_document(root / FACTS)
     metadata = isvc.get("metadata") or {}
     return {
         "name": (metadata.get("annotations") or {}).get(DEPLOYMENT_MODE_ANNOTATION),
@@ -68,6 +69,8 @@ def finish() -> None:
         return
     before, after = json.loads(kept().read_text(encoding="utf-8")), declared()
     kept().unlink()
+    if after["name"] is None:  # the update left a conflict in the InferenceService: the mode it writes
+        after = declared(render("new"))
     old, new = before["name"], after["name"]
     if old == new or old not in NAMES or new not in NAMES:
         return

@@ -1,12 +1,13 @@
 """Move a TorchServe service to the PyTorch runtime (`make update ARGS="--data runtime=pytorch"`).
 
     python torchserve_to_pytorch.py keep             # before the update renders
-    python torchserve_to_pytorch.py finish KIT_ROOT  # after it
+    python torchserve_to_pytorch.py finish           # after it
 
 `keep` (a TorchServe service): the owner's handler and protocol modules are kept aside in .git/,
 because the update removes them when the runtime changes (and Copier tells a migration the new
 answers only afterwards). `finish` (the answers now say pytorch): what the owner had changed in
-them, compared function by function with the kit's own TorchServe files, cannot be moved
+them, compared function by function with the kit's own TorchServe files as the service's kit version
+rendered them (guard.py's old render), cannot be moved
 mechanically: it goes to MIGRATION-torchserve-to-pytorch.md with where each piece goes in
 predictor.py; and the owner's training, which imported the preprocessing from the handler, gets it
 from predictor.py. The kept copies are removed either way. Silent when there is nothing to do.
@@ -21,13 +22,15 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
-import jinja2
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the new kit
+from extensions.migrations.renders import render  # noqa: E402
+
 REPORT = Path("MIGRATION-torchserve-to-pytorch.md")
-RENDERED_FROM = "rendered-from"  # the kit commit the service was rendered from (the answers' _commit)
-TEMPLATE = "template/{{kit.package_name}}/{% if runtime == 'torchserve' %}<name>{% endif %}.jinja"
+MOVED = ("{package}/handler.py", "{package}/protocol.py", "config/config.properties")  # what the move removes
 # Where each piece of a TorchServe handler goes in the PyTorch runtime's predictor.py.
 WHERE = {
     "initialize": "`PyTorchModel.load` (building the network, loading the weights, the device)",
@@ -47,15 +50,6 @@ def functions(source: str) -> dict[str, str]:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}  # fmt: skip
 
 
-def kits_version(kit_root: Path, name: str, package: str, commit: str | None) -> str:
-    """The kit's own TorchServe file `name` for this package, as the kit commit the service was
-    rendered from had it (so only the owner's changes show), else as the kit last shipped it."""
-    path = TEMPLATE.replace("<name>", name)
-    shown = subprocess.run(["git", "-C", str(kit_root), "show", f"{commit}:{path}"], capture_output=True, text=True)
-    text = shown.stdout if commit and shown.returncode == 0 else (kit_root / path).read_text(encoding="utf-8")
-    return jinja2.Template(text).render(kit={"package_name": package})
-
-
 def changes(owner: str, kit: str) -> list[tuple[str, str]]:
     """(function, unified diff) for each function the owner added or changed."""
     theirs, ours = functions(owner), functions(kit)
@@ -65,6 +59,13 @@ def changes(owner: str, kit: str) -> list[tuple[str, str]]:
             diff = difflib.unified_diff(ours.get(name, "").splitlines(), body.splitlines(), "kit", "yours", lineterm="")
             found.append((name, "\n".join(diff)))
     return found
+
+
+def reported_files(old: dict[str, Any], new: dict[str, Any]) -> set[str]:
+    """The TorchServe files this migration reports on (not kept by guard.py) when the runtime moves."""
+    if old.get("runtime") != "torchserve" or new.get("runtime") != "pytorch":
+        return set()
+    return {path.format(package=str(old["service_name"]).replace("-", "_")) for path in MOVED}
 
 
 def answers() -> dict[str, object]:
@@ -80,30 +81,31 @@ def keep() -> None:
     if answers().get("runtime") != "torchserve":
         return
     package = str(answers()["service_name"]).replace("-", "_")
-    for path in (Path(package) / "handler.py", Path(package) / "protocol.py", Path("config/config.properties")):
+    for path in map(Path, (moved.format(package=package) for moved in MOVED)):
         if path.is_file():
             (kept() / path).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, kept() / path)
-    (kept() / RENDERED_FROM).write_text(str(answers().get("_commit") or ""), encoding="utf-8")
 
 
-def finish(kit_root: Path) -> None:
+def finish() -> None:
     if kept().is_dir():
         if answers().get("runtime") == "pytorch":
-            report(kit_root, kept())
+            report(kept())
             imports()
         shutil.rmtree(kept())
 
 
-def report(kit_root: Path, old: Path) -> None:
+def report(old: Path) -> None:
+    """What the owner changed in the TorchServe files, against the kit's own as the service's version of
+    the kit rendered them (guard.py's old render), so the kit's later changes are not taken for theirs."""
     package = str(answers()["service_name"]).replace("-", "_")
-    rendered_from = (old / RENDERED_FROM).read_text(encoding="utf-8").strip() if (old / RENDERED_FROM).is_file() else ""
     sections = []
     for name in ("handler.py", "protocol.py"):
         path = Path(package) / name
         if (old / path).is_file():
             owners = (old / path).read_text(encoding="utf-8")
-            for function, diff in changes(owners, kits_version(kit_root, name, package, rendered_from or None)):
+            kits = (render("old") / path).read_text(encoding="utf-8") if (render("old") / path).is_file() else ""
+            for function, diff in changes(owners, kits):
                 where = WHERE.get(function, "a function of your own in predictor.py (or a module beside it)")
                 sections.append(f"### `{function}` in `{path}`\n\nMove it to {where}.\n\n```diff\n{diff}\n```\n")
     config = old / "config" / "config.properties"
@@ -152,7 +154,4 @@ def imports() -> list[Path]:
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "keep":
-        keep()
-    else:
-        finish(Path(sys.argv[2]))
+    keep() if sys.argv[1] == "keep" else finish()
