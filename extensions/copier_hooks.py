@@ -173,6 +173,8 @@ class KitExtension(ContextHook):
             "whole_number_error",
             "storage_uri_error",
             "image_repository_error",
+            "pull_secret_default",
+            "pull_secret_error",
             "vault_path_error",
             "vault_error",
             "gpu_error",

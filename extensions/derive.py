@@ -28,6 +28,7 @@ KIT_VERSION_ANNOTATION = "kserve-template/kit-version"
 MOUNTED_MODEL_DIR = "/mnt/models"  # where KServe's storage initializer puts the model
 BAKED_MODEL_DIR = "/opt/model"  # where the Dockerfile copies the model when it is baked in
 RUFF = "0.17.6"  # one version for `make lint` and pre-commit
+UV = "0.13.9"  # `make lock` (kserve_kit/lock.py)
 
 
 @functools.cache
@@ -293,6 +294,7 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         "torch": TORCH if TORCH in runtime.dependencies else None,
         "torch_cpu_index": TORCH_CPU_INDEX,
         "ruff": RUFF,
+        "uv": UV,
         "tooling": pin,
         "contacts": profile["contacts"],
         "unconfirmed": {

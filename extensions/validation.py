@@ -228,6 +228,18 @@ def image_repository_error(image_repository: str, platform: str) -> str:
     return ""
 
 
+def pull_secret_default(image_repository: str, platform: str) -> str:
+    """The profile's pull secret for the image's registry ("" when it names none)."""
+    return str((load_profile(platform).get("pull_secrets") or {}).get(image_repository.partition("/")[0], ""))
+
+
+def pull_secret_error(image_pull_secret: str) -> str:
+    """Empty, or the name of a Secret (a DNS subdomain)."""
+    if image_pull_secret and (len(image_pull_secret) > 253 or not _DNS_1123_SUBDOMAIN.fullmatch(image_pull_secret)):
+        return "A Secret's name: lower-case letters, digits, '-' and '.', e.g. registry-pull; empty for none"
+    return ""
+
+
 def vault_path_error(vault_secret_path: str) -> str:
     """A Vault KV path such as `secret/data/vision-ai/s3`: never a credential value."""
     segments = vault_secret_path.split("/")

@@ -36,6 +36,7 @@ COMMANDS = {
         "container", "build the image (Docker, or podman without a Docker engine)", "add_image_arguments", "run_image"
     ),  # fmt: skip
     "container-smoke": Command("container", "run the image as its ServingRuntime would and smoke-test it"),
+    "push": Command("digest", "push the image and deploy it by its digest (k8s/kustomization.yaml images:)"),
     "deploy": Command("rollout", "kubectl apply -k k8s, ending a canary k8s/ no longer declares", run="run_deploy"),
     "canary": Command(
         "rollout",
@@ -46,6 +47,7 @@ COMMANDS = {
     "promote": Command("rollout", "send all traffic to the canary", run="run_promote"),
     "rollback": Command("rollout", "send all traffic back to the previous revision", run="run_rollback"),
     "predictor-pod": Command("predictor", "the predictor pod the cluster runs, as YAML (for scanners)"),
+    "lock": Command("lock", "pin every dependency with its hashes, or --check that the locks are current (make lock)"),
     "update": Command(
         "update",
         "copier update to the newest kit, failing on conflicts (make update)",

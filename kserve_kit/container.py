@@ -28,6 +28,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from kserve_kit import KitError
 from kserve_kit.local_server import free_port
 from kserve_kit.predictor import predictor_container
@@ -92,6 +94,17 @@ def memory_bytes(quantity: str) -> str:
     return str(int(float(match.group(1)) * factors.get(match.group(2), 1)))
 
 
+def tagged_image(service: Service, image: str) -> str:
+    """The tag the image is built and run under here: the ServingRuntime file's, where `make push` has
+    made the build deploy it by digest (the kustomization's `images:`)."""
+    if "@sha256:" not in image:
+        return image
+    [runtime] = service.manifests.of_kind("ServingRuntime")[:1]
+    documents = yaml.safe_load_all((service.root / runtime.source).read_text(encoding="utf-8"))
+    source = next(doc for doc in documents if isinstance(doc, dict) and doc.get("kind") == "ServingRuntime")
+    return str(source["spec"]["containers"][0]["image"])
+
+
 @dataclass
 class RunSpec:
     """How the cluster runs the service's container, as podman/docker options."""
@@ -113,7 +126,7 @@ class RunSpec:
         ports = container.get("ports") or [{"containerPort": 8080}]
         storage = service.facts.get("storage")
         return cls(
-            image=str(container["image"]),
+            image=tagged_image(service, str(container["image"])),
             args=container["args"],
             port=int(ports[0]["containerPort"]),
             limits={key: str(value) for key, value in limits.items() if key in ("cpu", "memory")},

@@ -1,7 +1,8 @@
 """What `kubectl apply -k k8s` would send: the kustomization's build, each object with its source file.
 
 With kubectl on the PATH the build is `kubectl kustomize` itself. Without it, the kustomization is
-built here when it only lists `resources` and sets a `namespace` (what kserve-template renders);
+built here when it only lists `resources`, sets a `namespace` and `images` (what kserve-template
+renders, and `make push` records);
 anything else needs kubectl and is reported as a problem, never silently ignored.
 """
 
@@ -17,7 +18,7 @@ import yaml
 
 KUSTOMIZATION = "kustomization.yaml"
 # Fields the built-in build understands; any other kustomization field needs kubectl.
-_BUILT_IN_FIELDS = {"apiVersion", "kind", "resources", "namespace"}
+_BUILT_IN_FIELDS = {"apiVersion", "kind", "resources", "namespace", "images"}
 # Kinds kustomize's namespace transformer leaves alone.
 _CLUSTER_SCOPED = {
     "ClusterRole",
@@ -105,6 +106,26 @@ def _kubectl_build(kubectl: str, k8s_dir: Path, result: Build) -> list[dict[str,
     return [doc for doc in yaml.safe_load_all(run.stdout) if isinstance(doc, dict)]
 
 
+def repository(image: str) -> str:
+    """The image without its tag or digest (a registry port's colon kept)."""
+    name = image.split("@", 1)[0]
+    return name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
+
+
+def _set_image(objects: list[dict[str, Any]], image: dict[str, str]) -> None:
+    """kustomize's images transformer (name -> newName, newTag or digest) on every `spec.containers`."""
+    for obj in objects:
+        spec = obj.get("spec") or {}
+        for container in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
+            current = str(container.get("image", ""))
+            if repository(current) != image.get("name"):
+                continue
+            new = image.get("newName") or repository(current)
+            tag = f"@{image['digest']}" if image.get("digest") else f":{image['newTag']}" if image.get("newTag") else (
+                current[len(repository(current)):])  # fmt: skip
+            container["image"] = f"{new}{tag}"
+
+
 def _built_in(kustomization: dict[str, Any], by_file: dict[str, list[dict[str, Any]]], result: Build) -> list[Any]:
     result.method = "built-in (resources + namespace; install kubectl for kustomize's own build)"
     unsupported = sorted(set(kustomization) - _BUILT_IN_FIELDS)
@@ -115,6 +136,8 @@ def _built_in(kustomization: dict[str, Any], by_file: dict[str, list[dict[str, A
         return []
     namespace = kustomization.get("namespace")
     objects = [doc for docs in by_file.values() for doc in docs]
+    for image in kustomization.get("images") or []:
+        _set_image(objects, image)
     if namespace:
         for obj in objects:
             if obj.get("kind") not in _CLUSTER_SCOPED:

@@ -336,6 +336,25 @@ def runtime_not_deprecated(repo: Repo) -> Iterator[Finding]:
         )
 
 
+def reproducible_builds(repo: Repo) -> Iterator[Finding]:
+    """What makes two builds of one commit differ, or the deployed image another than the tested one."""
+    section, basis = "reproducible builds", "kit (docs/decisions.md)"
+    for image in dict.fromkeys(re.findall(r"^FROM\s+(?:--platform=\S+\s+)?(\S+)", repo.dockerfile, re.MULTILINE)):
+        if "@sha256:" not in image:
+            yield Finding("Dockerfile", f"the base image {image!r} is pulled by tag, which can move between builds: "
+                          "the platform pins its digest in the profile (base_images, `name:tag@sha256:...`)", section,
+                          warning=True, basis=basis)  # fmt: skip
+    if not (repo.root / "requirements.lock").is_file():
+        yield Finding("requirements.lock", "no lock files: the image and `make install` take the newest versions the "
+                      "ranges allow; `make lock`, then commit requirements.lock and requirements-dev.lock", section,
+                      warning=True, basis=basis)  # fmt: skip
+    for name, container in repo.containers():
+        if "@sha256:" not in str(container.get("image", "")):
+            yield Finding(name, f"the image {container.get('image')!r} is deployed by tag: `make push` records the "
+                          "digest it pushed, so `make deploy` sends exactly that image", section, warning=True,
+                          basis=basis)  # fmt: skip
+
+
 RULES: list[Callable[[Repo], Iterator[Finding]]] = [
     image_registries,
     python_package_hosts,
@@ -348,6 +367,7 @@ RULES: list[Callable[[Repo], Iterator[Finding]]] = [
     non_root_with_limits,
     vault_service_account,
     runtime_not_deprecated,
+    reproducible_builds,
 ]
 
 

@@ -6,12 +6,15 @@ and a model pickled by another scikit-learn each fail with their cause named."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
 
+from kserve_kit.manifests import build
 from tests.conftest import Render, render_into, run_make
 from tests.test_owner import OWNERS
 
@@ -117,3 +120,25 @@ def test_a_model_from_another_scikit_learn_is_named(
     subprocess.run([python, "-c", pickle_as_1_0_2], cwd=repo, check=True, capture_output=True)
     errors = failing(repo, podman_with, python)
     assert "the model was pickled by scikit-learn 1.0.2 and the image has" in errors
+
+
+def test_make_push_deploys_the_digest_the_image_was_pushed_under(
+    installed: Render, podman_with: dict[str, str], tmp_path: Path
+) -> None:
+    """The push goes to an OCI archive here (no registry): the digest recorded in the kustomization is
+    the manifest digest the archive holds, and what `kubectl apply -k k8s` would deploy."""
+    owner = installed(**OWNERS["sklearn"])
+    repo = tmp_path / "pushed"
+    shutil.copytree(owner, repo, symlinks=True, ignore=shutil.ignore_patterns(".venv"))
+    python = owner / ".venv" / "bin" / "python"
+    run_make(repo, "image", env=podman_with, timeout=1800, PY=str(python))
+    archive = tmp_path / "image.tar"
+    pushed = subprocess.run([python, "-m", "kserve_kit", "--repo", str(repo), "push", "--destination",
+                             f"oci-archive:{archive}"], env=podman_with, capture_output=True, text=True)  # fmt: skip
+    assert pushed.returncode == 0, pushed.stderr
+    with tarfile.open(archive) as tar:
+        index = json.load(tar.extractfile("index.json"))  # type: ignore[arg-type]
+    digest = index["manifests"][0]["digest"]
+    assert f"digest: {digest}" in (repo / "k8s" / "kustomization.yaml").read_text()
+    [runtime] = build(repo / "k8s").of_kind("ServingRuntime")
+    assert runtime.obj["spec"]["containers"][0]["image"].endswith(f"@{digest}")

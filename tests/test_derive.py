@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -176,3 +178,15 @@ def test_the_kit_pin_is_an_immutable_reference_wherever_the_kit_comes_from(tmp_p
     draft = kit_pin(str(kit), "1.2.0", canonical, kit)
     assert draft.draft and draft.commit == head and draft.requirement == f"kserve-kit @ {kit.as_uri()}"
     assert "uncommitted changes" in draft.notice
+
+
+def test_the_kits_renovate_config_pins_every_base_image_of_every_profile() -> None:
+    """renovate.json (the kit's) keeps base images as name:tag@sha256:<digest>; its pattern must match
+    each one, digest or not, or that image would build from a moving tag unnoticed."""
+    [manager] = json.loads((Path(__file__).parent.parent / "renovate.json").read_text())["customManagers"]
+    [pattern] = [re.compile(text.replace("(?<", "(?P<")) for text in manager["matchStrings"]]
+    for platform in available_platforms():
+        images = [image for devices in load_profile(platform)["base_images"].values() for image in devices.values()]
+        for image in images:
+            assert pattern.fullmatch(image), (platform, image)
+            assert pattern.fullmatch(f"{image}@sha256:{'0' * 64}"), (platform, image)

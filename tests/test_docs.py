@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from extensions.questions_doc import questions_doc
+from kserve_kit.lock import LOCKS
 from tests.conftest import KIT_ROOT, Render, answers_of, run_make, working_copy
 
 
@@ -105,6 +106,10 @@ def test_renovate_config_updates_the_kit_with_copiers_manager(repo: Path) -> Non
     config = json.loads((repo / "renovate.json").read_text(encoding="utf-8"))
     assert config["ignoreScripts"] is False  # copier update --trust runs the kit's extensions and migrations
     assert any("copier" in rule.get("matchManagers", []) for rule in config["packageRules"])
+    # Each update re-locks: the commands are the repo's own targets, the files the locks kserve-kit writes.
+    tasks = config["postUpgradeTasks"]
+    assert {command.split()[1] for command in tasks["commands"]} <= make_targets(repo)
+    assert set(tasks["fileFilters"]) == set(LOCKS)
 
 
 @pytest.mark.e2e

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
+from pre_commit_hooks.check_merge_conflict import main as check_merge_conflict
 
 from kserve_kit.__main__ import main as kit
 from kserve_kit.update import BEHIND, NOT_IN_KIT, UNREACHABLE, UP_TO_DATE
@@ -104,6 +106,28 @@ def test_a_plain_copier_update_names_its_conflicts_and_fails(kit_repo: Path, tmp
     result = plain_copier_update(service)
     assert result.returncode != 0
     assert "error: README.md: the update left a conflict (markers <<<<<<< ... >>>>>>>)" in result.stderr
+    # pre-commit's check, as the rendered config runs it, refuses the file (Copier's markers are
+    # written outside a git merge, where the hook without --assume-in-merge passes them).
+    config = yaml.safe_load((service / ".pre-commit-config.yaml").read_text())
+    [hook] = [hook for repo in config["repos"] for hook in repo["hooks"] if hook["id"] == "check-merge-conflict"]
+    assert check_merge_conflict([*hook["args"], str(service / "README.md")]) == 1
+    assert check_merge_conflict([str(service / "README.md")]) == 0  # what it did before
+    # The undo the message gives works on the unmerged paths the update left.
+    undo = result.stderr.split("or undo the update: `")[1].split("`")[0]
+    subprocess.run(undo, shell=True, cwd=service, check=True, capture_output=True)
+    assert git(service, "status", "--porcelain") == ""
+
+
+def test_a_0_3_torchserve_service_moving_to_pytorch_reports_no_change_of_the_owners(
+    kit_repo: Path, tmp_path: Path
+) -> None:
+    """The handler is compared with the one 0.3 rendered, not with the kit's newest (whose own changes
+    would read as the owner's, reversed)."""
+    git(kit_repo, "tag", "v0.3.0", released_versions()["0.3.0"])
+    service = render(kit_repo, tmp_path / "service", "v0.3.0", runtime="torchserve", service_name="digits")
+    assert update(service, "--data", "runtime=pytorch") == 0
+    report = (service / "MIGRATION-torchserve-to-pytorch.md").read_text()
+    assert "Nothing: your handler and protocol were the kit's own." in report, report
 
 
 def test_update_check_counts_kit_commits_and_says_why_it_cannot(
@@ -152,7 +176,9 @@ def test_a_kit_release_never_breaks_a_service_that_has_not_updated(
     service = render(kit_repo, tmp_path / "service", "HEAD")
     pinned = git(kit_repo, "rev-parse", "HEAD").strip()
     assert f"KIT_REQUIREMENT ?= kserve-kit @ git+{kit_repo.as_uri()}@{pinned}" in (service / "kit.mk").read_text()
-    assert f"@{pinned}" in (service / ".github" / "workflows" / "ci.yml").read_text()
+    workflow = (service / ".github" / "workflows" / "ci.yml").read_text()
+    assert f"git+https://github.com/woven-city/kserve-template.git@{pinned}" in workflow  # the profile's kit_source
+    assert "file://" not in workflow  # a hosted runner cannot see the owner's disk
     pyproject = kit_repo / "pyproject.toml"
     pyproject.write_text(re.sub(r'^version = ".*"$', 'version = "0.5.0"', pyproject.read_text(), flags=re.M))
     (kit_repo / "kserve_kit" / "validate.py").write_text("raise SystemExit('the next release')\n")

@@ -222,3 +222,12 @@ def test_copier_refuses_bad_answers_and_renders_nothing(tmp_path: Path, answers:
     with pytest.raises(ValueError, match=message):
         run_copy(str(KIT_ROOT), str(destination), data=answers, defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)
     assert not destination.exists() or not any(destination.iterdir())
+
+
+def test_the_pull_secret_defaults_to_the_profiles_for_the_registry_and_must_be_a_secret_name() -> None:
+    pull_secret_default, pull_secret_error = validation.pull_secret_default, validation.pull_secret_error
+    assert pull_secret_default("registry.example.com/models/iris", "example-standard") == "registry-example-pull"
+    assert pull_secret_default("docker.io/team/iris", "example-standard") == ""
+    assert pull_secret_default("ghcr.io/woven-city/ns/iris", "agora") == ""
+    assert pull_secret_error("") == "" and pull_secret_error("registry-pull.v2") == ""
+    assert "A Secret's name" in pull_secret_error("Registry_Pull")

@@ -69,6 +69,7 @@ def test_non_default_answers_and_a_refusal_in_the_wizard(wizard: pexpect.spawn, 
     answer(wizard, "Where the deployed model comes from")
     answer(wizard, "Model location")
     answer(wizard, "Image repository")
+    answer(wizard, "Pull secret")
     answer(wizard, "Inject the S3 credentials from Vault")
     answer(wizard, "Vault Kubernetes-auth role")
     answer(wizard, "Vault KV path")

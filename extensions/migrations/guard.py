@@ -190,7 +190,8 @@ def finish() -> int:
               "remove the rest", file=sys.stderr)  # fmt: skip
     if conflicts:
         print(f"update: {len(conflicts)} conflict(s) between your edits and the kit's: resolve them, then "
-              "`make install test validate` and commit", file=sys.stderr)  # fmt: skip
+              "`make install test validate` and commit; or undo the update: `git reset --hard && git clean -fd`",
+              file=sys.stderr)  # fmt: skip
     return 1 if conflicts else 0
 
 

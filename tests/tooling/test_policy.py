@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ import yaml
 
 from kserve_kit import policy
 from kserve_kit.__main__ import main
+from kserve_kit.digest import pin_digest
 from kserve_kit.policy import RULES, Finding, Repo, policy_findings
 from kserve_kit.service import FACTS_FILE, Service
 from tests.conftest import Render
@@ -44,7 +46,25 @@ def predictor(documents: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def test_a_rendered_repo_follows_the_policy(copy: Path) -> None:
-    assert policy_findings(Repo(Service.load(copy))) == []
+    """Nothing wrong; what a repo not yet locked nor pushed cannot have (reproducible builds) said."""
+    found = policy_findings(Repo(Service.load(copy)))
+    assert [finding for finding in found if finding.section != "reproducible builds"] == []
+    assert all(finding.warning for finding in found)
+
+
+def test_rule_reproducible_builds(copy: Path) -> None:
+    found = findings(copy, policy.reproducible_builds)
+    assert [finding.file for finding in found] == ["Dockerfile", "requirements.lock", "k8s/serving-runtime.yaml"]
+    assert all(finding.warning for finding in found)
+    # Locked, pushed (the digest recorded), the base image by digest: nothing to say.
+    (copy / "requirements.lock").write_text("# make lock\n")
+    digest = "sha256:" + "0" * 64
+    image = yaml.safe_load_all((copy / "k8s" / "serving-runtime.yaml").read_text())
+    tag = next(doc for doc in image if doc)["spec"]["containers"][0]["image"]
+    pin_digest(copy / "k8s" / "kustomization.yaml", tag, digest)
+    dockerfile = copy / "Dockerfile"
+    dockerfile.write_text(re.sub(r"^(FROM \S+)", rf"\1@{digest}", dockerfile.read_text(), flags=re.M))
+    assert findings(copy, policy.reproducible_builds) == []
 
 
 def test_rule_runtime_not_deprecated(render: Render, schema_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
