@@ -101,8 +101,14 @@ def facts_of(repo: Path) -> dict[str, Any]:
     return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.is_file() else {}
 
 
-def require_commit(history: Path, commit: str, source: str) -> None:
-    """The recorded commit must be in the kit's history, or `copier update` cannot find the old version."""
+def require_rendered_from(history: Path, repo: Path, source: str) -> None:
+    """The commit Copier recorded must be in the kit's history, or `copier update` cannot render the
+    version the repo started from (a traceback ending in "Unknown revision")."""
+    commit = str(answers_of(repo, own=True).get("_commit") or "")
+    if facts_of(repo).get("kit_draft"):
+        raise CheckError(NOT_IN_KIT, f"this repo was rendered from uncommitted changes of the kit at {source}: no "
+                         "kit commit holds them, so nothing can be compared or updated from; commit the kit's "
+                         "changes and render again")  # fmt: skip
     if _git(history, "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}").returncode == 0:
         return
     if re.fullmatch(r"v?\d+(\.\d+)*([.-].*)?", commit) and not re.fullmatch(r"[0-9a-f]{7,40}", commit):
@@ -124,12 +130,11 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     source, facts = kit_source(args.repo), facts_of(args.repo)
-    rendered_at = str(answers_of(args.repo, own=True).get("_commit") or "")  # what `copier update` starts from
-    commit = str(facts.get("kit_commit") or rendered_at)
+    commit = str(facts.get("kit_commit") or answers_of(args.repo, own=True).get("_commit"))
     current = f"kserve-template {facts.get('kit_version', 'before 0.4')}"
     try:
         with kit_history(source) as history:
-            require_commit(history, rendered_at, source)
+            require_rendered_from(history, args.repo, source)
             revision, latest = newest(history)
             behind = int(_git(history, "rev-list", "--count", f"{commit}..{revision}").stdout.strip() or 0)
     except CheckError as error:
@@ -196,7 +201,7 @@ def run_update(args: argparse.Namespace) -> int:
     source = kit_source(repo)
     try:  # Copier renders the recorded version first: without it, a traceback ending in "Unknown revision"
         with kit_history(source) as history:
-            require_commit(history, str(answers_of(repo, own=True).get("_commit") or ""), source)
+            require_rendered_from(history, repo, source)
     except CheckError as error:
         raise KitError(str(error)) from None
     before = answers_of(repo)

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Render, run_make
+from tests.conftest import Render, render_into, run_make
 from tests.containers import torch_index
 from tests.test_owner import OWNERS
 
 
 @pytest.mark.e2e
-def test_make_lock_pins_every_dependency_by_hash_and_install_and_lint_use_it(render: Render) -> None:
-    repo = render()
+def test_make_lock_pins_every_dependency_by_hash_and_install_and_lint_use_it(tmp_path: Path) -> None:
+    repo = render_into(tmp_path / "repo")  # its own: the shared renders must stay as rendered
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
     run_make(repo, "install", timeout=1200)
     run_make(repo, "lock", timeout=600)
@@ -63,3 +63,26 @@ def test_a_torch_service_locks_against_the_cpu_builds_index(installed: Render, t
             "lock: requirements.lock, requirements-dev.lock are current"
             in run_make(repo, "lint", PY=python, TORCH_INDEX=index).stdout
         )
+
+
+@pytest.mark.container
+@pytest.mark.e2e
+def test_the_image_installs_exactly_the_lock(installed: Render, podman: dict[str, str], tmp_path: Path) -> None:
+    """With requirements.lock committed the image installs by hash: a package whose file does not
+    match the lock is refused at build time, and the locked image runs as its ServingRuntime does."""
+    owner = installed(**OWNERS["sklearn"])
+    repo = tmp_path / "locked"
+    shutil.copytree(owner, repo, symlinks=True, ignore=shutil.ignore_patterns(".venv"))
+    python = str(owner / ".venv" / "bin" / "python")
+    run_make(repo, "lock", timeout=600, PY=python)
+    lock = repo / "requirements.lock"
+    good = lock.read_text()
+    numpy_hashes = re.search(r"^numpy==[^\n]*\n((?:    --hash=sha256:[0-9a-f]{64}.*\n)+)", good, re.M)
+    assert numpy_hashes, "numpy is not in the lock"
+    lock.write_text(good.replace(numpy_hashes.group(1), "    --hash=sha256:" + "0" * 64 + "\n"))
+    tampered = run_make(repo, "image", check=False, env=podman, timeout=1800, PY=python)
+    assert tampered.returncode != 0 and "hash" in (tampered.stdout + tampered.stderr).lower()
+    lock.write_text(good)
+    result = run_make(repo, "container-smoke", check=False, env=podman, timeout=1800, PY=python)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "CONTAINER SMOKE OK text-classifier (podman)"

@@ -52,7 +52,7 @@ def copy(src: str, destination: Path, ref: str, data: dict[str, Any]) -> None:
              skip_tasks=True, overwrite=True)  # fmt: skip
 
 
-def new_answers(kit_root: Path, ref: str, recorded: dict[str, Any], data: dict[str, Any]) -> list[tuple[str, str]]:
+def render_new(kit_root: Path, ref: str, recorded: dict[str, Any], data: dict[str, Any]) -> list[tuple[str, str]]:
     """Render the new version with the recorded answers (and --data's) as given answers, which Copier
     validates (recorded ones it would drop silently); returns (question, refusal) for each it refused."""
     questions = {key for key in yaml.safe_load((kit_root / "copier.yml").read_text(encoding="utf-8")) if key[0] != "_"}
@@ -111,7 +111,7 @@ def check_answers(kit_root: Path, ref: str, data: dict[str, Any]) -> int:
     answers = {key: value for key, value in recorded.items() if not key.startswith("_")}
     shutil.rmtree(work_dir(), ignore_errors=True)
     copy(str(recorded["_src_path"]), render("old"), str(recorded["_commit"]), answers)
-    refused = [(question, message) for question, message in new_answers(kit_root, ref, answers, data)
+    refused = [(question, message) for question, message in render_new(kit_root, ref, answers, data)
                if question not in data]  # fmt: skip
     if refused:
         for question, message in refused:
