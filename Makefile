@@ -47,6 +47,7 @@ demo: $(INSTALLED) ## render a service with the defaults into DEMO_DIR (./demo),
 	@echo "demo: the rendered service is in $(DEMO_DIR), with its own .venv; see $(DEMO_DIR)/README.md"
 
 test: install ## the kit's whole test suite (renders, real servers, schema checks)
+	@.ci/system-packages
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(INSTALLED) ## ruff on the kit's own code

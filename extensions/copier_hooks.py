@@ -11,6 +11,7 @@ import contextlib
 import functools
 import importlib
 import json
+import shutil
 import sys
 import textwrap
 from pathlib import Path
@@ -149,6 +150,30 @@ def wrap_validation_errors() -> None:
         prompt_module.ValidationToolbar = WrappingValidationToolbar  # type: ignore[misc]
 
 
+def wrap_question_help() -> None:
+    """Copier shows a question's help as the prompt's message, which questionary draws one line per
+    line, cut at the terminal's width: the namespace's hostname rule, the cold-start warning of
+    min_replicas and the allowed registries were lost. Wrap each help to the terminal's width
+    instead. Only this Copier process is affected; tests/test_wizard.py checks the whole help shows."""
+    try:
+        from copier import _user_data
+    except ImportError:
+        return
+    original = _user_data.Question.get_message
+    if getattr(original, "wraps_help", False):
+        return
+
+    def get_message(question: Any) -> str:
+        message = original(question)
+        body = message.rstrip()
+        width = max(shutil.get_terminal_size().columns - 1, 20)
+        lines = [textwrap.fill(line, width, break_on_hyphens=False) for line in body.splitlines()]
+        return "\n".join(lines) + message[len(body) :]
+
+    get_message.wraps_help = True  # type: ignore[attr-defined]
+    _user_data.Question.get_message = get_message  # type: ignore[method-assign]
+
+
 class KitExtension(ContextHook):
     """Validators (each returns "" or an error message) and filters; `platform_profile`, the question
     choices it defines, and `kit` (derived values) in every render.
@@ -159,10 +184,12 @@ class KitExtension(ContextHook):
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         wrap_validation_errors()
+        wrap_question_help()
         environment.filters["toyaml"] = to_yaml
         environment.filters["quoted"] = quoted
         for name in (
             "platform_error",
+            "destination_error",
             "service_name_error",
             "namespace_error",
             "label_value_error",

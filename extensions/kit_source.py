@@ -101,5 +101,5 @@ def kit_pin(src_path: str, version: str, canonical: dict[str, str], kit_root: Pa
             f"kserve-kit: `make install` takes it from {local}; the repo's CI installs it from the platform's "
             f"kit source, {source}: that {'version' if ci_index else 'commit'} must be published there."
         )
-    notice = "\n".join(textwrap.fill(note, width=100, subsequent_indent="  ") for note in notes)
+    notice = "\n".join(textwrap.fill(note, width=78, break_on_hyphens=False, break_long_words=False) for note in notes)
     return KitPin(commit, draft, requirement, ci_requirement, ci_index, notice)

@@ -12,11 +12,13 @@ from __future__ import annotations
 import ipaddress
 import re
 import sys
+from pathlib import Path
 from typing import Any
 
 from extensions import profile
 from extensions.modes import MODES
 from extensions.profile import DEFAULT_PLATFORM, available_platforms, load_profile
+from kserve_kit.credentials import credentials_in
 
 MESSAGE_MAX = 78  # one line of an 80-column terminal
 DNS_LABEL_MAX = 63
@@ -29,6 +31,14 @@ _QUANTITY = re.compile(r"(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?")
 _IMAGE_PATH = re.compile(r"[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-]+[a-z0-9]+)*)*")
 _S3_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _VAULT_SEGMENT = re.compile(r"[A-Za-z0-9_.-]+")
+# Characters a storage path never needs, and which would break out of the README's code spans and
+# the manifests' quoting: control characters, quotes, backslash, backtick, angle brackets.
+_UNSAFE_PATH = re.compile(r"[\x00-\x1f\x7f`<>\"'\\]")
+_UNSAFE_SHOWN = "` < > \" ' \\"
+# More than any node has (or any sane autoscaler): an answer past these is a typo.
+MAX_CPU_CORES = 512
+MAX_MEMORY_BYTES = 16 * 2**40  # 16 Ti
+MAX_REPLICAS = 1000
 _REPLICAS = re.compile(r"\d+")
 # Top-level modules of a rendered repo and the import names of what it installs: a service package
 # of the same name would shadow them (Python's own modules are in sys.stdlib_module_names).
@@ -56,6 +66,23 @@ def platform_error(platform: str) -> str:
     except ValueError as error:
         return f"platforms/{platform}.yml: {error}"
     return ""
+
+
+def destination_error(dst_path: Any, overwrite: bool) -> str:
+    """`copier copy` into a folder that holds files of its own: Copier would write half a repo among
+    them and suggest --overwrite, which replaces them without a backup. (An update's folder holds
+    the answers file: not refused.)"""
+    root = Path(str(dst_path))
+    if overwrite or not root.is_dir() or (root / ".copier-answers.yml").is_file():
+        return ""
+    present = sorted(path.name for path in root.iterdir() if path.name != ".git")
+    if not present:
+        return ""
+    shown = ", ".join(present[:3]) + (", ..." if len(present) > 3 else "")
+    return (
+        f"{root} already holds files ({shown}): render into a new folder, or add --overwrite to replace "
+        "them (no backup is kept)"
+    )
 
 
 def _overflow_message(subject: str, service_name: str, namespace: str, platform: str) -> str:
@@ -147,6 +174,9 @@ def quantity_error(what: str, value: Any) -> str:
         return f"The {what} is not a Kubernetes quantity: use e.g. {example}"
     if quantity_to_float(str(value)) <= 0:
         return f"The {what} must be greater than zero, e.g. {example}"
+    cpu = what.startswith("CPU")
+    if quantity_to_float(str(value)) > (MAX_CPU_CORES if cpu else MAX_MEMORY_BYTES):
+        return f"The {what} {value} is more than any node has: at most {MAX_CPU_CORES if cpu else '16Ti'}"
     return ""
 
 
@@ -173,6 +203,8 @@ def replicas_error(min_replicas: Any, max_replicas: Any | None = None, mode: str
         return ""
     if int(max_replicas) < 1:
         return "The maximum replica count must be at least 1"
+    if int(max_replicas) > MAX_REPLICAS:
+        return f"The maximum replica count must be at most {MAX_REPLICAS}: ask the platform team for more"
     if int(min_replicas) > int(max_replicas):
         return f"The maximum replica count must be at least the minimum ({int(min_replicas)})"
     return ""
@@ -197,6 +229,11 @@ def storage_uri_error(storage_uri: str, model_storage: str) -> str:
     owner, _, path = storage_uri.removeprefix(prefix).partition("/")
     if not path or path.startswith("/") or any(character.isspace() for character in storage_uri):
         return f"The storage URI needs a container and a path, no spaces, e.g. {example}"
+    segments = path.split("/")
+    if any(segment in (".", "..") for segment in segments) or "" in segments[:-1] or _UNSAFE_PATH.search(path):
+        return f"Storage path: no '.', '..', empty parts, control characters or {_UNSAFE_SHOWN}"
+    if found := credentials_in(storage_uri):
+        return f"The storage URI holds {found[0]}: keep credentials in Vault"
     if model_storage == "s3" and (not _S3_BUCKET.fullmatch(owner) or ".." in owner or _is_ip(owner)):
         return "S3 bucket: 3-63 lower-case letters, digits, '.', '-', e.g. my-bucket"
     if model_storage == "pvc" and (len(owner) > 253 or not _DNS_1123_SUBDOMAIN.fullmatch(owner)):
@@ -247,6 +284,8 @@ def vault_path_error(vault_secret_path: str) -> str:
         return "Not a Vault path: '/'-joined parts of letters, digits, '_-.', e.g. kv/data/x"
     if any(segment in (".", "..") for segment in segments):
         return "The Vault path must not hold '.' or '..' segments"
+    if found := credentials_in(vault_secret_path):
+        return f"The Vault path holds {found[0]}: name where the secret is, not it"
     return ""
 
 

@@ -70,16 +70,18 @@ class Snapshot:
 Report = Callable[[Snapshot, Subject], int]  # prints a report, returns the exit code
 
 
-def api_client() -> client.ApiClient:
+def api_client(reading: bool = True) -> client.ApiClient:
+    """The cluster's API; `reading`: status and doctor, which a recorded snapshot can stand in for."""
     try:
         config.load_kube_config()
     except Exception:  # noqa: BLE001 - fall back to the pod's service account, else explain
         try:
             config.load_incluster_config()
         except config.ConfigException as error:
+            instead = "; or read a recorded snapshot with SNAPSHOT=<file> (make status/doctor)" if reading else ""
             raise ClusterUnavailable(
-                "no cluster to read: no kubeconfig (set KUBECONFIG or log in with your cluster's tool) and not "
-                "running in a pod; or read a recorded snapshot with SNAPSHOT=<file> (make status/doctor)"
+                f"no cluster {'to read' if reading else 'to change'}: no kubeconfig (set KUBECONFIG or log in with "
+                f"your cluster's tool) and not running in a pod{instead}"
             ) from error
     return client.ApiClient()
 

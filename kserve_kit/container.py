@@ -189,6 +189,13 @@ class Container:
     def state(self, key: str) -> str:
         return self._run("inspect", "--format", f"{{{{.State.{key}}}}}", self.name).stdout.strip()
 
+    def exited(self) -> str | None:
+        """Why the container is gone (its exit code, and whether it was killed), or None while it runs."""
+        if self.state("Running") == "true":
+            return None
+        killed = " (killed: out of memory?)" if self.state("OOMKilled") == "true" else ""
+        return f"the container exited with {self.state('ExitCode')}{killed}"
+
     def log(self) -> str:
         logs = self._run("logs", self.name)
         return (logs.stdout + logs.stderr).strip()
@@ -202,8 +209,8 @@ class Container:
         if result.returncode != 0:
             raise ContainerFailure(f"the container did not start: {result.stderr.strip()}")
         while time.monotonic() - started < timeout_s:
-            if self.state("Running") != "true":
-                raise ContainerFailure(f"the container exited with {self.state('ExitCode')} before it was ready")
+            if reason := self.exited():
+                raise ContainerFailure(f"{reason} before it was ready")
             try:
                 with socket.create_connection(("127.0.0.1", self.host_port), timeout=0.5):
                     return time.monotonic() - started
@@ -275,7 +282,8 @@ def container_smoke(service: Service, args: argparse.Namespace, tool: str) -> li
             lines = [f"container {spec.image} up in {ready:.1f} s as UID {spec.user}, read-only root, "
                      f"limits {spec.limits or 'none'}, on {container.url}"]  # fmt: skip
             for protocol in [args.protocol] if args.protocol else service.protocols:
-                check_answers(SmokeClient(Target(container.url), service, protocol), sample, args.timeout)
+                target = Target(container.url, gone=container.exited)
+                check_answers(SmokeClient(target, service, protocol), sample, args.timeout)
                 lines.append(
                     f"{protocol}: ready, {sample.path.name} predicted as expected, a malformed request refused"
                 )

@@ -155,6 +155,10 @@ class LocalServer:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    def exited(self) -> str | None:
+        """Why the server is gone, or None while it runs."""
+        return None if self.running() else f"the server exited with {self.returncode}"
+
     @property
     def returncode(self) -> int | None:
         return None if self._process is None else self._process.returncode

@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlparse
 
+from kserve_kit.credentials import credentials_in
 from kserve_kit.service import Service, contact, text_files
 
 BASELINE = "kserve-template security baseline (docs/decisions.md)"
@@ -228,26 +229,14 @@ def gpu_needs_gpu_image(repo: Repo) -> Iterator[Finding]:
             )
 
 
-_CREDENTIAL_PATTERNS = [
-    (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key id"),
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
-    (
-        re.compile(
-            r"(?i)\b(?:aws_secret_access_key|secret_access_key|password|passwd|api_key|auth_token)\b"
-            r"[\"']?\s*[:=]\s*[\"']?(?!\{\{)[A-Za-z0-9/+=_\-]{12,}"
-        ),
-        "a secret value",
-    ),
-]
 _SECRET_ENV = re.compile(r"(?i)(secret|password|token|access_key|api_key)")
 
 
 def no_credentials(repo: Repo) -> Iterator[Finding]:
     section = "Credential for Storage Initializer"
     for name, text in repo.text_files:
-        for pattern, what in _CREDENTIAL_PATTERNS:
-            if pattern.search(text):
-                yield Finding(name, f"contains {what}: keep credentials in Vault, never in the repo", section)
+        for what in credentials_in(text):
+            yield Finding(name, f"contains {what}: keep credentials in Vault, never in the repo", section)
     for name, secret in repo.of_kind("Secret"):
         if secret.get("data") or secret.get("stringData"):
             yield Finding(name, "a Secret with values is committed: store them in Vault instead", section)

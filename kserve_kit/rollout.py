@@ -170,7 +170,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace, action: Callable[[CustomObjects, Service], str]) -> int:
     service = Service.load(args.repo)
     try:
-        print(action(client.CustomObjectsApi(api_client()), service))
+        print(action(client.CustomObjectsApi(api_client(reading=False)), service))
     except ClusterUnavailable as error:
         raise KitError(str(error)) from None
     except client.ApiException as error:

@@ -23,10 +23,10 @@ import socket
 import statistics
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -59,6 +59,9 @@ class Target:
 
     url: str
     host_header: str | None = None
+    # A server this machine runs (a local process, a container): why it is gone, or None while it
+    # runs, so that a server that died is said at once, not after the readiness timeout.
+    gone: Callable[[], str | None] | None = field(default=None, compare=False)
 
     def describe(self) -> str:
         return self.url + (f" (Host: {self.host_header})" if self.host_header else "")
@@ -147,7 +150,7 @@ class SmokeClient:
     def __init__(self, target: Target, service: Service, protocol: str, timeout_s: float = 10.0) -> None:
         headers = {"Host": target.host_header} if target.host_header else {}
         self.http = httpx.Client(base_url=target.url, headers=headers, timeout=timeout_s)
-        self.model, self.protocol = service.name, protocol
+        self.model, self.protocol, self.gone = service.name, protocol, target.gone
         self.ready_path = READY_PATHS[service.server][protocol].format(model=self.model)
         self.ready_by_prediction = service.server in READY_BY_PREDICTION
         self.predict_path = PREDICT_PATHS[protocol].format(model=self.model)
@@ -156,6 +159,8 @@ class SmokeClient:
         """The ready route says ready (and, where that is not enough, the sample gets an answer)."""
         deadline, last = time.monotonic() + timeout_s, "no answer"
         while time.monotonic() < deadline:
+            if self.gone and (reason := self.gone()):
+                raise SmokeFailure(f"model {self.model!r} never got ready: {reason}")
             try:
                 response = self.http.get(self.ready_path)
                 if response.status_code == 200 and response.json().get("ready") in (True, "True"):
@@ -286,7 +291,7 @@ def _local_server(service: Service) -> Iterator[Target]:
 
     with LocalServer(service) as server:
         try:
-            yield Target(server.url)
+            yield Target(server.url, gone=server.exited)
         except SmokeFailure as failure:
             raise SmokeFailure(f"{failure}\n--- server log ---\n{server.log_tail()}") from None
 

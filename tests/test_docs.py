@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -138,3 +139,21 @@ def test_the_admission_doc_lists_every_derived_name_and_control_plane_fact() -> 
     missing = [name.what.removeprefix("the ") for name in derived if name.what.removeprefix("the ") not in text]
     missing += [key for key in releases.KSERVE_CONFIG_DEFAULTS if f"kserve.config.{key}" not in text]
     assert not missing, f"docs/admission.md does not list: {missing}"
+
+
+def test_make_help_fits_80_columns(repo: Path) -> None:
+    listed = subprocess.run(["make", "-s", "help"], cwd=repo, capture_output=True, text=True, check=True).stdout
+    wide = [line for line in listed.splitlines() if len(line) > 80]
+    assert listed and not wide, wide
+
+
+def test_a_target_on_a_fresh_clone_installs_the_environment_first(repo: Path, tmp_path: Path) -> None:
+    """A fresh clone has no .venv: `make validate` (or smoke, update, ...) runs `make install` first."""
+    clone = tmp_path / "clone"
+    shutil.copytree(repo, clone, ignore=shutil.ignore_patterns(".venv"))
+    planned = subprocess.run(["make", "-n", "validate"], cwd=clone, capture_output=True, text=True, check=True).stdout
+    assert planned.splitlines()[0].endswith("install") and "kserve_kit validate" in planned
+    (clone / ".venv" / "bin").mkdir(parents=True)
+    (clone / ".venv" / "bin" / "python").write_text("")
+    planned = subprocess.run(["make", "-n", "validate"], cwd=clone, capture_output=True, text=True, check=True).stdout
+    assert "install" not in planned

@@ -231,3 +231,37 @@ def test_the_pull_secret_defaults_to_the_profiles_for_the_registry_and_must_be_a
     assert pull_secret_default("ghcr.io/woven-city/ns/iris", "agora") == ""
     assert pull_secret_error("") == "" and pull_secret_error("registry-pull.v2") == ""
     assert "A Secret's name" in pull_secret_error("Registry_Pull")
+
+
+def test_copier_copy_into_a_folder_of_files_stops_before_writing(tmp_path: Path) -> None:
+    folder = tmp_path / "existing"
+    folder.mkdir()
+    (folder / "README.md").write_text("the owner's\n")
+    with pytest.raises(
+        ValueError, match=r"already holds files \(README.md\): render into a new folder, or add --overwrite"
+    ):
+        run_copy(str(KIT_ROOT), str(folder), defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)
+    assert [path.name for path in folder.iterdir()] == ["README.md"]  # nothing half-written
+    run_copy(str(KIT_ROOT), str(folder), defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True, overwrite=True)
+    assert (folder / "kit.mk").is_file()
+
+
+@pytest.mark.parametrize(
+    ("validator", "arguments", "message"),
+    [
+        (validation.storage_uri_error, ("s3://models/a/../b", "s3"), "no '.', '..'"),
+        (validation.storage_uri_error, ("s3://models/a//b", "s3"), "empty parts"),
+        (validation.storage_uri_error, ("s3://models/a\x07b", "s3"), "control characters"),
+        (validation.storage_uri_error, ("s3://models/a`<script>alert(1)</script>`", "s3"), "control characters"),
+        (validation.storage_uri_error, ("pvc://claim/AKIAABCDEFGHIJKLMNOP", "pvc"), "an AWS access key id"),
+        (validation.vault_path_error, ("kv/data/AKIAABCDEFGHIJKLMNOP",), "an AWS access key id"),
+        (validation.quantity_error, ("memory request", "999999999Ei"), "more than any node has"),
+        (validation.quantity_error, ("CPU limit", "100000"), "more than any node has"),
+        (validation.replicas_error, ("1", "100000"), "at most 1000"),
+    ],
+)
+def test_hostile_answers_are_refused_at_render_time(validator, arguments, message) -> None:  # type: ignore[no-untyped-def]
+    """What would break out of the README's code spans, leak a key into the repo, or ask for a pod no
+    node can hold: refused by the wizard, in one terminal line, not later by validate (or never)."""
+    refusal = validator(*arguments)
+    assert message in refusal and len(refusal) <= validation.MESSAGE_MAX, refusal

@@ -96,3 +96,15 @@ def test_non_default_answers_and_a_refusal_in_the_wizard(wizard: pexpect.spawn, 
     rules = yaml.safe_load((service / "monitoring" / "prometheus-rule.yaml").read_text(encoding="utf-8"))
     assert "> 0.8" in rules["spec"]["groups"][0]["rules"][1]["expr"]  # the latency threshold, in seconds
     assert predictor["model"]["resources"]["limits"] == {"cpu": "2", "memory": "2Gi"}
+
+
+def test_each_help_shows_whole_in_an_80_column_terminal(wizard: pexpect.spawn) -> None:
+    """questionary cuts a prompt's message at the terminal's width: the kit wraps each help instead."""
+    seen = []
+    for prompt, value in (("Platform profile", None), ("Service name", None), ("namespace to deploy into", "nlp")):
+        answer(wizard, prompt, value)
+        wizard.expect(pexpect.TIMEOUT, timeout=1)
+        seen.append(" ".join(screen(wizard).split()))
+    text = " ".join(seen)
+    assert "(lower-case letters, digits and '-', starts with a letter)" in text, text[-800:]
+    assert "the wizard names any that overflows" in text, text[-800:]

@@ -13,6 +13,7 @@ import yaml
 from kubernetes import client
 
 from kserve_kit import KitError
+from kserve_kit.__main__ import main
 from kserve_kit.cluster import Snapshot, Subject, read_snapshot
 from kserve_kit.rollout import TAG_ROUTING_ANNOTATION, deploy, set_traffic, start_canary
 from kserve_kit.service import Service
@@ -179,3 +180,13 @@ def test_canary_smoke_needs_a_deployed_target(service_dir: Path, capsys: pytest.
 
     assert main(["--repo", str(service_dir), "smoke", "--canary"]) == 2
     assert "--canary checks the canary revision of a deployed service: add --target" in capsys.readouterr().err
+
+
+def test_deploy_without_a_cluster_says_so_and_not_to_use_a_snapshot(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, service_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing-kubeconfig"))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    assert main(["--repo", str(service_dir), "deploy"]) == 2
+    err = capsys.readouterr().err
+    assert "no cluster to change: no kubeconfig" in err and "SNAPSHOT" not in err  # a snapshot cannot be deployed to

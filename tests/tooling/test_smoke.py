@@ -215,3 +215,14 @@ def test_a_histogram_needs_a_load(service_dir: Path, tmp_path: Path, capsys) -> 
     assert smoke(service_dir, "--histogram", str(tmp_path / "latency.md")) == 2
     assert "--histogram needs a load to draw: add --requests 200" in capsys.readouterr().err
     assert not (tmp_path / "latency.md").exists()
+
+
+def test_a_server_that_dies_before_it_is_ready_is_said_at_once(service_dir: Path, capsys) -> None:
+    """Not after the whole readiness timeout as "not ready": the exit code, at once."""
+    runtime = service_dir / "k8s" / "runtime.yaml"
+    dying = '"--http_port=8080", "--never-ready", "--exit-after", "1"]'
+    runtime.write_text(runtime.read_text().replace('"--http_port=8080"]', dying))
+    started = time.monotonic()
+    assert smoke(service_dir, "--timeout", "60") == 1
+    assert time.monotonic() - started < 20
+    assert "never got ready: the server exited with 4" in capsys.readouterr().err
