@@ -10,13 +10,17 @@ same arguments (read from k8s/), with the model directory and ports moved to loc
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -31,6 +35,22 @@ STOP_TIMEOUT_S = 30.0
 
 class ServerFailed(Exception):
     """The server did not start or stopped on its own; the message holds its log."""
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with(parent: int) -> Callable[[], None]:
+    """For the child, before it runs the server: SIGTERM it when kserve-kit dies, however it dies
+    (SIGKILL, a crashed test run), so no server is ever left holding its port with PPID 1."""
+
+    def arrange() -> None:
+        if sys.platform == "linux":
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+            if os.getppid() != parent:  # it died before the request took effect
+                os._exit(1)
+
+    return arrange
 
 
 def free_port() -> int:
@@ -113,8 +133,9 @@ class LocalServer:
         self.metrics_url = ""
         self._process: subprocess.Popen[bytes] | None = None
 
-    def start(self, log: IO[bytes] | None = None) -> None:
-        """Start and wait for the port; the output goes to `log`, or to the log file."""
+    def start(self, log: IO[bytes] | None = None, stopping: threading.Event | None = None) -> None:
+        """Start and wait for the port (or until `stopping` is set); the output goes to `log`, or to
+        the log file."""
         ensure_free(self.port)
         model_dir = self.model_dir or model_dir_for(self.service, self.workdir)
         launch = self.launcher.launch(self.service, model_dir, self.port, self.workdir)
@@ -130,9 +151,10 @@ class LocalServer:
                 stdout=log or log_file,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=die_with(os.getpid()),  # noqa: PLW1509 - prctl only, before exec
             )
         deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not (stopping and stopping.is_set()):
             if self._process.poll() is not None:
                 raise ServerFailed(f"the server exited with {self._process.returncode}:\n{self.log_tail()}")
             try:
@@ -140,6 +162,8 @@ class LocalServer:
                     return
             except OSError:
                 time.sleep(0.1)
+        if stopping and stopping.is_set():
+            return
         self.stop()
         raise ServerFailed(f"the server did not open port {self.port} in {START_TIMEOUT_S:.0f} s:\n{self.log_tail()}")
 
@@ -190,18 +214,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    server = LocalServer(Service.load(args.repo), port=args.port)
+    """Serve until Ctrl-C or SIGTERM. The signals only set an event the loop watches: raised as
+    KeyboardInterrupt anywhere (inside subprocess's own bookkeeping, say), they could leave the stop
+    that follows waiting forever, and the server running."""
+    server, stopping = LocalServer(Service.load(args.repo), port=args.port), threading.Event()
+    previous = {number: signal.signal(number, lambda *_: stopping.set()) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
-        server.start(log=sys.stdout.buffer)
-        print(f"serving {server.service.name} on {server.bind} ({server.url}); Ctrl-C stops it", flush=True)
-        while server.running():
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        return 0
+        server.start(log=sys.stdout.buffer, stopping=stopping)
+        if not stopping.is_set():
+            print(f"serving {server.service.name} on {server.bind} ({server.url}); Ctrl-C stops it", flush=True)
+        while server.running() and not stopping.wait(0.5):
+            pass
+        if stopping.is_set():
+            return 0
     except ServerFailed as failure:
         print(f"serve: {failure}", file=sys.stderr)
         return 1
     finally:
         server.close()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     print(f"serve: the server stopped on its own with exit code {server.returncode}", file=sys.stderr)
     return 1

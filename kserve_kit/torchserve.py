@@ -47,7 +47,15 @@ class TorchServeLauncher:
             "TS_GRPC_MANAGEMENT_PORT": str(free_port()),
             "TS_INITIAL_WORKER_PORT": str(free_port()),
         }
-        command = [_tool("torchserve"), *service.runtime_args(str(model_dir)), "--ncs"]
+        # Under the reaper: killed, kserve-kit takes the launcher and its Java down too (kserve_kit/reaper.py).
+        command = [
+            sys.executable,
+            "-m",
+            "kserve_kit.reaper",
+            _tool("torchserve"),
+            *service.runtime_args(str(model_dir)),
+            "--ncs",
+        ]
         return Launch(command, environment, f"127.0.0.1:{port}", metrics_port)
 
     def stop(self, process: subprocess.Popen[bytes], workdir: Path) -> None:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -120,3 +122,28 @@ def test_another_model_needs_only_its_training_and_its_sample(installed: Render,
     instances = json.loads(subprocess.run([python, "-c", rows], capture_output=True, text=True, check=True).stdout)
     (repo / "sample.json").write_text(json.dumps({"instances": instances, "expected": [0, 1, 2]}))
     run_make(repo, "test", "smoke", PY=python)
+
+
+def test_a_killed_serve_leaves_no_server_behind(repo: Path) -> None:
+    """kill -9 of `make run`'s kserve-kit (or a test run killed at its timeout): the model server goes
+    too, TorchServe's Java included, instead of holding the port with PPID 1."""
+    python = repo / ".venv" / "bin" / "python"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([python, "-m", "kserve_kit", "--repo", str(repo), "serve", "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+    deadline, line = time.monotonic() + 180, ""
+    while "serving text-classifier on" not in line and time.monotonic() < deadline and process.poll() is None:
+        line = process.stdout.readline() if process.stdout else ""
+    assert "serving text-classifier on" in line, "the server did not start"
+    process.kill()
+    process.wait(timeout=10)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            return
+        time.sleep(0.5)
+    pytest.fail(f"a server still answers on port {port} after kserve-kit was killed")

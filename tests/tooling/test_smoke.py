@@ -226,3 +226,23 @@ def test_a_server_that_dies_before_it_is_ready_is_said_at_once(service_dir: Path
     assert smoke(service_dir, "--timeout", "60") == 1
     assert time.monotonic() - started < 20
     assert "never got ready: the server exited with 4" in capsys.readouterr().err
+
+
+def test_a_server_dies_with_serve_even_when_serve_is_killed(service_dir: Path) -> None:
+    """SIGKILL leaves no handler to run: the kernel stops the server with kserve-kit (PR_SET_PDEATHSIG),
+    so no server is left holding its port with PPID 1 (a test run killed at its timeout, kill -9)."""
+    process = serve(service_dir, "--port", "0")
+    deadline, line = time.monotonic() + 30, ""
+    while "serving row-sum" not in line and time.monotonic() < deadline:
+        line = process.stdout.readline() if process.stdout else ""
+    port = int(line.split("http://127.0.0.1:")[1].split(")")[0])
+    process.kill()
+    process.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"the server still answers on port {port} after kserve-kit was killed")
