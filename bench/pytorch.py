@@ -6,7 +6,8 @@ it, with the kit's Python client. TorchServe runs with its batching off (batch 1
 10 ms). KServe's batcher is a sidecar of the pod (the agent), which does not run outside a cluster:
 the PyTorch runtime is measured unbatched.
 
-    .venv/bin/python -m bench.pytorch [--seconds 10] [--rounds 2] [--repo PYTORCH_REPO --repo TORCHSERVE_REPO]
+    .venv/bin/python -m bench.pytorch [--seconds 10] [--rounds 2] [--client-requests 200]
+                                      [--repo PYTORCH_REPO --repo TORCHSERVE_REPO]
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ def wrk(url: str, body: dict[str, Any], concurrency: int, seconds: int) -> dict[
     return {"p50_ms": percentile("50"), "p99_ms": percentile("99"), "rps": rps}
 
 
-def measure(results: Results, name: str, repo: Path, python: Path, body: dict[str, Any], seconds: int) -> None:
+def measure(
+    results: Results, name: str, repo: Path, python: Path, body: dict[str, Any], seconds: int, client_requests: int
+) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     model = yaml.safe_load((repo / ".copier-answers.yml").read_text())["service_name"]
@@ -72,8 +75,9 @@ def measure(results: Results, name: str, repo: Path, python: Path, body: dict[st
                 time.sleep(0.05)
         results.setdefault((name, "cold start to first prediction (s)"), []).append(time.perf_counter() - started)
         for concurrency in CONCURRENCY:
-            for tool, stats in (("wrk", wrk(predict, body, concurrency, seconds)),
-                                ("python client", load(predict, body, 200 * concurrency, concurrency))):  # fmt: skip
+            native = wrk(predict, body, concurrency, seconds)
+            client = load(predict, body, client_requests * concurrency, concurrency)
+            for tool, stats in (("wrk", native), ("python client", client)):
                 for key in ("p50_ms", "p99_ms", "rps"):
                     results.setdefault((name, f"c={concurrency} {key} ({tool})"), []).append(stats[key])
     finally:
@@ -88,6 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10, help="wrk's duration per cell")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds; medians are reported")
+    parser.add_argument("--client-requests", type=int, default=200, help="the Python client's requests per connection")
     parser.add_argument(
         "--repo", type=Path, action="append", help="installed, trained: a PyTorch then a TorchServe service"
     )
@@ -107,11 +112,11 @@ def main() -> None:
     results: Results = {}
     try:
         for _ in range(args.rounds):
-            measure(results, "PyTorch", pytorch, pytorch_python, body, args.seconds)
+            measure(results, "PyTorch", pytorch, pytorch_python, body, args.seconds, args.client_requests)
             for name, (batch, delay) in TORCHSERVE.items():
                 config.write_text(re.sub(r'"batchSize": \d+, "maxBatchDelay": \d+',
                                          f'"batchSize": {batch}, "maxBatchDelay": {delay}', shipped))  # fmt: skip
-                measure(results, name, torchserve, torchserve_python, body, args.seconds)
+                measure(results, name, torchserve, torchserve_python, body, args.seconds, args.client_requests)
     finally:
         config.write_text(shipped, encoding="utf-8")
     shutil.rmtree(scratch)

@@ -220,7 +220,12 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         "endpoints": endpoints,
         "ready_unknown_is_known_issue": env["ready_unknown_is_known_issue"],
         "vault": vault_facts,
-        "guideline": {"title": profile["guideline"], "url": profile["guideline_url"], "contacts": profile["contacts"]},
+        "guideline": {
+            "title": profile["guideline"],
+            "url": profile["guideline_url"],
+            "contacts": profile["contacts"],
+            "sections": profile.get("guideline_sections"),
+        },  # fmt: skip
         "kserve": env["kserve"],
         # The cluster's KServe and Knative as the kit models them (releases, the inferenceservice-config
         # and config-features values the output depends on): validate's admission rules and doctor read it.

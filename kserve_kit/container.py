@@ -60,18 +60,35 @@ def engine() -> str:
     raise KitError("neither a Docker engine nor podman is available: install one (podman needs no daemon)")
 
 
+BUILD_STAGE = "dependencies"  # the Dockerfile's dependency stage (KServe runtimes)
+SERVICE_LABEL = "io.kserve-template.service"  # on every stage of the rendered Dockerfile
+
+
 def build(service: Service, tag: str, tool: str, build_args: list[str] | None = None) -> None:
-    """Build the repo's Dockerfile as `tag`; on failure, the build's last lines and the failing step."""
-    command = [tool, "build", "-t", tag, *(f"--build-arg={arg}" for arg in build_args or []), str(service.root)]
+    """Build the repo's Dockerfile as `tag`; on failure, the build's last lines and the failing step.
+
+    The dependency stage gets a tag of its own (its layers stay the cache of the next build), so the
+    untagged images a build leaves are only superseded ones of this service: they are removed (each
+    was about 600 MB)."""
+    started = time.monotonic()
+    if f" AS {BUILD_STAGE}" in (service.root / "Dockerfile").read_text(encoding="utf-8"):
+        _build(service, f"localhost/kserve-kit-cache/{service.name}:{BUILD_STAGE}", tool, build_args, BUILD_STAGE)
+    _build(service, tag, tool, build_args)
+    subprocess.run([tool, "image", "prune", "--force", "--filter", f"label={SERVICE_LABEL}={service.name}"],
+                   capture_output=True, check=False)  # fmt: skip
+    print(f"built {tag} with {tool} in {time.monotonic() - started:.0f} s")
+
+
+def _build(service: Service, tag: str, tool: str, build_args: list[str] | None, target: str | None = None) -> None:
+    command = [tool, "build", "-t", tag, *(f"--build-arg={arg}" for arg in build_args or [])]
+    command += [*(["--target", target] if target else []), str(service.root)]
     if tool == "podman":
         command[2:2] = ["--network", "host"]  # pip in the build reaches the package hosts directly
-    started = time.monotonic()
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         output = (result.stdout + result.stderr).strip().splitlines()
         cause = next((line for line in reversed(output) if re.search(r"(?i)error|no such file|not found", line)), "")
         raise ContainerFailure(f"the image build failed: {cause.strip()}", "\n".join(output[-30:]), "build log")
-    print(f"built {tag} with {tool} in {time.monotonic() - started:.0f} s")
 
 
 class ContainerFailure(Exception):

@@ -340,9 +340,9 @@ def diagnose(snapshot: Snapshot, subject: Subject) -> list[Finding]:
 
 def print_findings(snapshot: Snapshot, subject: Subject) -> int:
     findings = diagnose(snapshot, subject)
-    url = (subject.fact("guideline") or {}).get("url")
+    guideline = subject.fact("guideline") or {}
     for finding in findings:
-        print(finding.render(url))
+        print(finding.render(guideline.get("url"), guideline.get("sections")))
     if not findings:
         known = ready_despite_unknown(snapshot, subject)
         note = " (Ready is Unknown: a known issue of legacy environments, not a fault)" if known else ""

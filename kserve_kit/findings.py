@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 
@@ -13,8 +14,15 @@ class Finding:
     fix: str
     section: str  # guideline section title; the link is built from it
 
-    def render(self, guideline_url: str | None) -> str:
-        docs = f"{guideline_url}#{anchor(self.section)}" if guideline_url else f"guideline: {self.section}"
+    def render(self, guideline_url: str | None, sections: Collection[str] | None = None) -> str:
+        """The finding for people; the link goes to the section's anchor where the platform's guide has
+        that section (`sections`, from the profile; None: assume it has), else to the guide."""
+        if not guideline_url:
+            docs = f"guideline: {self.section}"
+        elif sections is None or self.section in sections:
+            docs = f"{guideline_url}#{anchor(self.section)}"
+        else:
+            docs = f"{guideline_url} ({self.section})"
         return f"[{self.title}]\n  seen: {self.seen}\n  fix:  {self.fix}\n  docs: {docs}"
 
 

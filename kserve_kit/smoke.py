@@ -147,9 +147,12 @@ def v2_request(instances: list[Any]) -> dict[str, Any]:
 class SmokeClient:
     """Talks V1 or V2 to one model at one target."""
 
-    def __init__(self, target: Target, service: Service, protocol: str, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, target: Target, service: Service, protocol: str, timeout_s: float = 10.0, connections: int = 100
+    ) -> None:
         headers = {"Host": target.host_header} if target.host_header else {}
-        self.http = httpx.Client(base_url=target.url, headers=headers, timeout=timeout_s)
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        self.http = httpx.Client(base_url=target.url, headers=headers, timeout=timeout_s, limits=limits)
         self.model, self.protocol, self.gone = service.name, protocol, target.gone
         self.ready_path = READY_PATHS[service.server][protocol].format(model=self.model)
         self.ready_by_prediction = service.server in READY_BY_PREDICTION

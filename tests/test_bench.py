@@ -27,7 +27,13 @@ def test_render_benchmark_prints_its_table() -> None:
     ("script", "owner", "arguments", "expected"),
     [
         ("bench.serve", "sklearn", ["--requests", "60", "--rounds", "1"], "kit V2 vs MLServer V2"),
-        ("bench.pytorch", None, ["--seconds", "2", "--rounds", "1"], "PyTorch vs best TorchServe"),
+        # A smoke size (the table is what is tested here): 1-second cells, a few client requests.
+        (
+            "bench.pytorch",
+            None,
+            ["--seconds", "1", "--rounds", "1", "--client-requests", "5"],
+            "PyTorch vs best TorchServe",
+        ),
     ],
 )
 def test_serving_benchmark_prints_its_table(

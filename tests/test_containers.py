@@ -142,3 +142,23 @@ def test_make_push_deploys_the_digest_the_image_was_pushed_under(
     assert f"digest: {digest}" in (repo / "k8s" / "kustomization.yaml").read_text()
     [runtime] = build(repo / "k8s").of_kind("ServingRuntime")
     assert runtime.obj["spec"]["containers"][0]["image"].endswith(f"@{digest}")
+
+
+def test_rebuilding_leaves_no_superseded_image_behind(
+    installed: Render, podman_with: dict[str, str], tmp_path: Path
+) -> None:
+    """Each build used to leave the previous image and its dependency stage untagged (about 600 MB
+    each); the dependency stage keeps a tag of its own, so its layers stay the next build's cache."""
+    owner = installed(**OWNERS["sklearn"])
+    repo = tmp_path / "rebuilt"
+    shutil.copytree(owner, repo, symlinks=True, ignore=shutil.ignore_patterns(".venv"))
+    python = str(owner / ".venv" / "bin" / "python")
+    run_make(repo, "image", env=podman_with, timeout=1800, PY=python)
+    model = repo / "text_classifier" / "model.py"
+    model.write_text(model.read_text() + "\n# a change of the owner's: the final stage is rebuilt\n")
+    run_make(repo, "image", env=podman_with, timeout=1800, PY=python)
+    listed = ["podman", "images", "--quiet", "--filter", "dangling=true", "--filter",
+              "label=io.kserve-template.service=text-classifier"]  # fmt: skip
+    assert subprocess.run(listed, env=podman_with, capture_output=True, text=True, check=True).stdout.strip() == ""
+    tagged = ["podman", "image", "exists", "localhost/kserve-kit-cache/text-classifier:dependencies"]
+    assert subprocess.run(tagged, env=podman_with, check=False).returncode == 0

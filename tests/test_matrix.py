@@ -11,15 +11,18 @@ import contextlib
 import io
 import itertools
 import json
+import multiprocessing
+import os
 import re
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kserve_kit.__main__ import main as kit
-from tests.conftest import Render, run_make
+from tests.conftest import Render, render_into, run_make
 
 STORAGE_AND_VAULT = [("s3", True), ("s3", False), ("pvc", False), ("image", False)]
 
@@ -68,15 +71,26 @@ def test_the_matrix_covers_every_combination() -> None:
     assert len(MATRIX) == 3 * 4 * 2 * 2 + 2 * (3 * 4 * 2 * 2 * 2) + 3 * 2 + 2 * (3 * 2 * 2)
 
 
-@pytest.fixture(scope="session")
-def matrix_results(render: Render, schema_dir: Path) -> dict[str, list[str]]:
-    repos = {key: render(**answers) for key, answers in MATRIX.items()}
+def render_and_validate(keys: list[str], root: Path, schema_dir: Path) -> dict[str, list[str]]:
+    """Render `keys` of the matrix under `root` and validate them in one run (the schemas read once)."""
+    repos = {key: render_into(root / f"repo{index}", **MATRIX[key]) for index, key in enumerate(keys)}
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         code = kit(["validate", "--json", "--schema-dir", str(schema_dir), *map(str, repos.values())])
     assert code in (0, 1), out.getvalue()
     problems = json.loads(out.getvalue())
     return {key: problems[str(repo)] for key, repo in repos.items()}
+
+
+@pytest.fixture(scope="session")
+def matrix_results(tmp_path_factory: pytest.TempPathFactory, schema_dir: Path) -> dict[str, list[str]]:
+    """Every combination, on every CPU: one process per core renders and validates its share."""
+    workers = max(os.cpu_count() or 1, 1)
+    shares = [list(MATRIX)[index::workers] for index in range(workers)]
+    roots = [tmp_path_factory.mktemp(f"matrix{index}") for index in range(workers)]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        results = pool.map(render_and_validate, shares, roots, [schema_dir] * workers)
+        return {key: problems for result in results for key, problems in result.items()}
 
 
 @pytest.mark.parametrize("key", list(MATRIX))

@@ -147,3 +147,26 @@ def test_a_killed_serve_leaves_no_server_behind(repo: Path) -> None:
             return
         time.sleep(0.5)
     pytest.fail(f"a server still answers on port {port} after kserve-kit was killed")
+
+
+def test_make_run_stopped_by_sigterm_stops_its_server(repo: Path) -> None:
+    """`timeout 6 make run`, an IDE's stop button: make passes SIGTERM on, and the server goes with it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    make = subprocess.Popen(["make", "--no-print-directory", "run", f"PORT={port}"], cwd=repo,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    deadline, line = time.monotonic() + 180, ""
+    while "serving text-classifier on" not in line and time.monotonic() < deadline and make.poll() is None:
+        line = make.stdout.readline() if make.stdout else ""
+    assert "serving text-classifier on" in line, "make run did not start the server"
+    make.terminate()
+    make.wait(timeout=60)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            return
+        time.sleep(0.5)
+    pytest.fail(f"a server still answers on port {port} after make run was stopped")

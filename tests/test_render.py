@@ -222,8 +222,8 @@ def test_runtime_files_are_exactly_the_runtimes_own(repo: Path) -> None:
 def test_the_repo_is_thin(repo: Path) -> None:
     """The owner's code and glue; the platform tooling is kserve-kit, pinned, not copied in."""
     lines = sum(len(path.read_text(encoding="utf-8").splitlines()) for path in repo.rglob("*.py"))
-    # docs/rendered-repo.md: about 745 lines for scikit-learn, about 790 for PyTorch (its network too).
-    assert lines <= (800 if answers_of(repo)["runtime"] == "pytorch" else 755), lines
+    # docs/rendered-repo.md: about 760 lines for scikit-learn, about 810 for PyTorch (its network too).
+    assert lines <= (820 if answers_of(repo)["runtime"] == "pytorch" else 770), lines
     pyproject = (repo / "pyproject.toml").read_text(encoding="utf-8")
     assert f'"kserve-kit=={facts_of(repo)["kit_version"]}"' in pyproject
 
@@ -299,5 +299,5 @@ def test_another_organisations_render_carries_none_of_agoras_wording(render: Ren
     repo = render(platform="example-standard")
     for path in [*sorted((repo / "k8s").glob("*.yaml")), repo / ".checkov.yaml", repo / "README.md"]:
         text = path.read_text(encoding="utf-8")
-        for agoras in ("Istio CNI", "next-gen", "Knative resolves", "Agora"):
+        for agoras in ("Istio CNI", "next-gen", "Knative resolves", "Agora", "revision"):
             assert agoras not in text, (path.name, agoras)

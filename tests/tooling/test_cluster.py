@@ -142,6 +142,13 @@ def test_doctor_does_not_expect_vault_when_the_service_has_none() -> None:
 def test_doctor_links_the_guideline_section() -> None:
     finding = doctor.diagnose(read_snapshot(fixture("storage-initializer-istio-cni")), subject("next-gen"))[0]
     assert finding.render("https://guide").endswith("docs: https://guide#fix-incompatibility-with-istio-cni")
+    agoras = load_profile("agora")["guideline_sections"]
+    assert finding.render("https://guide", agoras).endswith("#fix-incompatibility-with-istio-cni")
+    # Another organisation's guide has none of Agora's sections: the guide, and the section named.
+    others = load_profile("example-standard")["guideline_sections"]
+    assert finding.render("https://docs.example.com", others).endswith(
+        "docs: https://docs.example.com (Fix incompatibility with Istio CNI)"
+    )
     known_issue = anchor(status.KNOWN_ISSUE)
     assert known_issue == "incorrect-status-unknown-of-inferenceservice-resources-on-the-legacy-environments-lab--dev"
 
