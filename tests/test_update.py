@@ -407,8 +407,10 @@ def test_owner_edits_at_the_append_points_survive_a_release(kit_repo: Path, tmp_
         )
     )
     template_makefile = kit_repo / "template" / "kit.mk.jinja"
-    template_makefile.write_text(template_makefile.read_text().replace(
-        "update: ## bring", "cost: ## what the service costs\n\t@echo see README\n\nupdate: ## bring"))  # fmt: skip
+    kit_mk = template_makefile.read_text()
+    assert "\nupdate:" in kit_mk
+    cost = "\ncost: ## what the service costs\n\t@echo see README\n"
+    template_makefile.write_text(kit_mk.replace("\nupdate:", f"{cost}\nupdate:", 1))
     commit_all(kit_repo, "kit 99.0.0")
 
     assert update(service) == 0
