@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -139,3 +141,23 @@ def image_build_args() -> Iterator[str]:
 
 # The kit's real history for update tests (tests/history.py): its fixture, for every test module.
 from tests.history import kit_repo  # noqa: E402, F401
+
+
+def read_until(process: subprocess.Popen[str], text: str, timeout_s: float = 180) -> str:
+    """The first line of the process's output holding `text` ("" if it stopped or took too long)."""
+    deadline, line = time.monotonic() + timeout_s, ""
+    while text not in line and time.monotonic() < deadline and process.poll() is None:
+        line = process.stdout.readline() if process.stdout else ""
+    return line if text in line else ""
+
+
+def port_closes(port: int, within_s: float = 30) -> bool:
+    """Whether nothing answers on 127.0.0.1:`port` within `within_s` seconds."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            return True
+        time.sleep(0.2)
+    return False

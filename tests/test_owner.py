@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import KIT_ROOT, Render, facts_of, run_make
+from kserve_kit.local_server import free_port
+from tests.conftest import KIT_ROOT, Render, facts_of, port_closes, read_until, run_make
 
 pytestmark = pytest.mark.e2e
 
@@ -127,46 +126,21 @@ def test_another_model_needs_only_its_training_and_its_sample(installed: Render,
 def test_a_killed_serve_leaves_no_server_behind(repo: Path) -> None:
     """kill -9 of `make run`'s kserve-kit (or a test run killed at its timeout): the model server goes
     too, TorchServe's Java included, instead of holding the port with PPID 1."""
-    python = repo / ".venv" / "bin" / "python"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen([python, "-m", "kserve_kit", "--repo", str(repo), "serve", "--port", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # fmt: skip
-    deadline, line = time.monotonic() + 180, ""
-    while "serving text-classifier on" not in line and time.monotonic() < deadline and process.poll() is None:
-        line = process.stdout.readline() if process.stdout else ""
-    assert "serving text-classifier on" in line, "the server did not start"
+    port = free_port()
+    command = [repo / ".venv" / "bin" / "python", "-m", "kserve_kit", "--repo", str(repo), "serve", "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert read_until(process, "serving text-classifier on"), "the server did not start"
     process.kill()
     process.wait(timeout=10)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        except OSError:
-            return
-        time.sleep(0.5)
-    pytest.fail(f"a server still answers on port {port} after kserve-kit was killed")
+    assert port_closes(port), f"a server still answers on port {port} after kserve-kit was killed"
 
 
 def test_make_run_stopped_by_sigterm_stops_its_server(repo: Path) -> None:
     """`timeout 6 make run`, an IDE's stop button: make passes SIGTERM on, and the server goes with it."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     make = subprocess.Popen(["make", "--no-print-directory", "run", f"PORT={port}"], cwd=repo,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
-    deadline, line = time.monotonic() + 180, ""
-    while "serving text-classifier on" not in line and time.monotonic() < deadline and make.poll() is None:
-        line = make.stdout.readline() if make.stdout else ""
-    assert "serving text-classifier on" in line, "make run did not start the server"
+    assert read_until(make, "serving text-classifier on"), "make run did not start the server"
     make.terminate()
     make.wait(timeout=60)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        except OSError:
-            return
-        time.sleep(0.5)
-    pytest.fail(f"a server still answers on port {port} after make run was stopped")
+    assert port_closes(port), f"a server still answers on port {port} after make run was stopped"

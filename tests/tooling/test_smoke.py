@@ -23,6 +23,7 @@ from kserve_kit.container import container_smoke
 from kserve_kit.local_server import LocalServer, ServerFailed
 from kserve_kit.service import Service
 from kserve_kit.smoke import SmokeClient, SmokeFailure, Target, resolve_target
+from tests.conftest import port_closes, read_until
 
 
 @pytest.fixture
@@ -232,17 +233,8 @@ def test_a_server_dies_with_serve_even_when_serve_is_killed(service_dir: Path) -
     """SIGKILL leaves no handler to run: the kernel stops the server with kserve-kit (PR_SET_PDEATHSIG),
     so no server is left holding its port with PPID 1 (a test run killed at its timeout, kill -9)."""
     process = serve(service_dir, "--port", "0")
-    deadline, line = time.monotonic() + 30, ""
-    while "serving row-sum" not in line and time.monotonic() < deadline:
-        line = process.stdout.readline() if process.stdout else ""
+    line = read_until(process, "serving row-sum", timeout_s=30)
     port = int(line.split("http://127.0.0.1:")[1].split(")")[0])
     process.kill()
     process.wait(timeout=10)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        except OSError:
-            return
-        time.sleep(0.2)
-    pytest.fail(f"the server still answers on port {port} after kserve-kit was killed")
+    assert port_closes(port, within_s=10), f"the server still answers on port {port} after kserve-kit was killed"
