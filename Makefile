@@ -16,7 +16,7 @@ help: ## list the targets
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=25.1"
-	$(PY) -m pip install --quiet -e . --group dev
+	$(PY) -m pip install --quiet -e ".[tooling]" --group dev
 	touch $@
 
 $(CHECKOV_VENV)/bin/checkov:

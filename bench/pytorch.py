@@ -26,32 +26,10 @@ from typing import Any
 import httpx
 import yaml
 
-from bench.common import Results, cleanup, free_port, load, machine, prepared, table
+from bench.common import Results, cleanup, free_port, load, machine, prepared, table, wrk
 
 CONCURRENCY = (1, 16)
 TORCHSERVE = {"TorchServe, batch 1": (1, 0), "TorchServe, batch 8": (8, 10)}
-# A Lua long string of level 2: JSON holds "]]" (nested lists), which would end a level-0 one.
-WRK_SCRIPT = 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = [==[{body}]==]\n'
-UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
-
-
-def wrk(url: str, body: dict[str, Any], concurrency: int, seconds: int) -> dict[str, float]:
-    """wrk's requests/s and p50/p99 (ms) for POSTs of `body`; non-2xx answers fail the run."""
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT.format(body=json.dumps(body)))
-    threads = min(concurrency, 2)
-    command = ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{seconds}s", "--latency", "-s", script.name, url]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    Path(script.name).unlink()
-    if "Non-2xx" in out:
-        raise SystemExit(f"wrk got errors from {url}:\n{out}")
-
-    def percentile(pct: str) -> float:
-        value, unit = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)$", out, re.MULTILINE).groups()  # type: ignore[union-attr]
-        return float(value) * UNITS[unit]
-
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    return {"p50_ms": percentile("50"), "p99_ms": percentile("99"), "rps": rps}
 
 
 def measure(

@@ -211,6 +211,7 @@ class KitExtension(ContextHook):
         ):
             environment.globals[name] = getattr(validation, name)
         environment.globals["deployment_mode"] = profile.deployment_mode
+        environment.globals["default_batch_size"] = runtimes.default_batch_size
 
     def hook(self, context: dict[str, Any]) -> None:
         context["runtime_choices"], context["gpu_runtimes"] = RUNTIME_CHOICES, GPU_RUNTIMES

@@ -178,7 +178,8 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
     )
 
     def fill(arguments: tuple[str, ...]) -> list[str]:
-        values = {"{model_dir}": model_dir, "{port}": str(HTTP_PORT), "{package}": package}
+        batch = str(max(1, int(answers.get("batch_size") or 0)))  # 0 (off) is one request per call
+        values = {"{model_dir}": model_dir, "{port}": str(HTTP_PORT), "{package}": package, "{batch}": batch}
         return [functools.reduce(lambda text, item: text.replace(*item), values.items(), arg) for arg in arguments]
 
     # What kserve-kit reads (the rendered kserve-kit.yaml); the manifests hold the rest.

@@ -41,6 +41,10 @@ class Runtime:
     # The kubelet's probes (HTTP on the server's port): ready = the model answers, live = the process does
     probes: tuple[tuple[str, str], ...] = ()
     supports_gpu: bool = False
+    # The server batches concurrent requests itself (kserve_kit.serving.batching, `{batch}` in args,
+    # bounded by the `batch_size` answer): no batcher sidecar, no wait for a batch to fill.
+    batches_in_process: bool = False
+    default_batch_size: int = 0  # the `batch_size` answer's default (0: off)
     needs_java: bool = False
     deprecated_by: str | None = None  # the runtime services of this one should move to
 
@@ -67,13 +71,15 @@ RUNTIMES: dict[str, Runtime] = {
         dependencies=(KSERVE, TORCH, "numpy>=1.26"),
         dev_dependencies=("scikit-learn>=1.5,<2",),  # the demo's data set
         entrypoint=("python", "-m", "{package}"),
-        args=KSERVE_ARGS,
+        args=(*KSERVE_ARGS, "--max_batch_requests={batch}"),
         artifacts={".": "model"},
         train=("$(PY) -m training.train --output model",),
         model_class="PyTorchModel",
         model_module="predictor",
         probes=(("readinessProbe", "/v1/models/{name}"), ("livenessProbe", "/")),
         supports_gpu=True,
+        batches_in_process=True,
+        default_batch_size=32,
     ),
     "torchserve": Runtime(
         label="TorchServe (deprecated: limited maintenance upstream; choose PyTorch)",
@@ -106,6 +112,12 @@ RUNTIMES: dict[str, Runtime] = {
         probes=(("readinessProbe", "/ping"), ("livenessProbe", "/ping")),
         supports_gpu=True,
         needs_java=True,
+        default_batch_size=8,  # TorchServe's batchSize, waiting up to batch_latency_ms
         deprecated_by="pytorch",
     ),
 }
+
+
+def default_batch_size(runtime: str) -> int:
+    """copier.yml's default of `batch_size` for `runtime` (0 for a runtime not offered)."""
+    return RUNTIMES[runtime].default_batch_size if runtime in RUNTIMES else 0

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import yaml
 
-from kserve_kit import KitError
+from kserve_kit import KitError, kit_wheel
 from kserve_kit.local_server import free_port
 from kserve_kit.predictor import predictor_container
 from kserve_kit.service import Service
@@ -71,6 +71,8 @@ def build(service: Service, tag: str, tool: str, build_args: list[str] | None = 
     untagged images a build leaves are only superseded ones of this service: they are removed (each
     was about 600 MB)."""
     started = time.monotonic()
+    if service.server == "kserve":
+        kit_wheel.build_wheel(service.root)  # the serving library, for the Dockerfile's `COPY .kit/`
     if f" AS {BUILD_STAGE}" in (service.root / "Dockerfile").read_text(encoding="utf-8"):
         _build(service, f"localhost/kserve-kit-cache/{service.name}:{BUILD_STAGE}", tool, build_args, BUILD_STAGE)
     _build(service, tag, tool, build_args)

@@ -1,7 +1,8 @@
 """`kserve-kit lock` (make lock): every dependency of the service pinned with its hashes, by uv.
 
-    requirements.lock      what the image installs: the runtime dependencies (pyproject's `dependencies`)
-    requirements-dev.lock  what `make install` installs: those, the dev extra and kserve-kit's own
+    requirements.lock      what the image installs: the runtime dependencies (pyproject's `dependencies`,
+                           the serving library's among them)
+    requirements-dev.lock  what `make install` installs: those, the dev extra and the tooling's
 
     kserve-kit lock --kit REQUIREMENT [--torch-index URL] [--upgrade]   # write both
     kserve-kit lock --kit REQUIREMENT [--torch-index URL] --check       # exit 1 when either is stale
@@ -49,7 +50,7 @@ def compile_lock(repo: Path, name: str, args: argparse.Namespace) -> None:
                "--custom-compile-command", "make lock", *(f"--no-emit-package={package}" for package in UNHASHED),
                *(["--extra-index-url", args.torch_index] if args.torch_index else []),
                *(["--upgrade"] if args.upgrade else []), "--output-file", name]  # fmt: skip
-    result = subprocess.run(command, cwd=repo, input=args.kit if dev else "", capture_output=True, text=True)
+    result = subprocess.run(command, cwd=repo, input=args.kit, capture_output=True, text=True)
     if result.returncode != 0:
         raise KitError(f"uv could not resolve {name} from pyproject.toml:\n{result.stderr.strip()}")
 

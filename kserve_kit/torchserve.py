@@ -19,6 +19,7 @@ from pathlib import Path
 from kserve_kit import KitError
 from kserve_kit.local_server import Launch, free_port
 from kserve_kit.service import Service
+from kserve_kit.serving.artifacts import WEIGHTS_FILE
 
 HANDLER, NETWORK = "handler.py", "model.py"
 
@@ -92,7 +93,7 @@ def package_mar(service: Service, weights: Path, export_dir: Path, version: str 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--weights", type=Path, default=Path("model/model.pt"), help="the trained state dict")
+    parser.add_argument("--weights", type=Path, default=Path("model") / WEIGHTS_FILE, help="the trained state dict")
     parser.add_argument("--export-dir", type=Path, default=Path("model-store"), help="where the .mar goes")
 
 

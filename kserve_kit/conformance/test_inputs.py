@@ -1,4 +1,4 @@
-"""Request bodies -> rows (inputs.py): every bad request is refused with a message that says what
+"""Request bodies -> rows (kserve_kit.serving.inputs): every bad request is refused with a message that says what
 was expected, for both protocols."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from kserve import InferRequest
 from kserve.errors import InvalidInput
 from kserve.protocol.rest.v2_datamodels import InferenceRequest
 
-from {{ kit.package_name }}.inputs import answer, rows
+from kserve_kit.serving.inputs import answer, rows, v2_json_rows
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +97,28 @@ def test_predictions_answer_in_the_routes_protocol(labels: np.ndarray) -> None:
 def test_no_v2_tensor() -> None:
     with pytest.raises(InvalidInput, match="must hold one tensor"):
         rows(v2(), None)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ([1], "a JSON object"),
+        ({"instances": [[1.0]]}, "this is the V2 route"),
+        ({"rows": []}, "inputs: Field required"),
+        ({"inputs": []}, "must hold one tensor"),
+        ({"inputs": [{"name": "x", "datatype": "FP64", "data": [1.0]}]}, "inputs.0.shape: Field required"),
+        ({"inputs": [{"name": "x", "shape": "1", "datatype": "FP64", "data": [1.0]}]}, "inputs.0.shape: must be"),
+        ({"inputs": [{"name": "x", "shape": [1, True], "datatype": "FP64", "data": [1.0]}]}, "whole numbers"),
+        ({"inputs": [{"name": "x", "shape": [1, 1], "datatype": "FLOAT", "data": [1.0]}]}, "datatype 'FLOAT'"),
+        ({"inputs": [{"name": "x", "shape": [1, 1], "datatype": "FP64", "data": [1e39]}]}, "float32's range"),
+    ],
+)
+def test_the_fast_paths_v2_reading_refuses_what_kserves_does(body: Any, message: str) -> None:
+    """The fast path reads V2 JSON itself (no pydantic): each bad body a client error naming the problem."""
+    with pytest.raises(InvalidInput, match=re.escape(message)):
+        v2_json_rows(body, 1)
+
+
+def test_the_fast_paths_v2_reading_gives_kserves_rows(width: int) -> None:
+    tensor = {"name": "input-0", "shape": [2, width], "datatype": "FP32", "data": [[0.5] * width, [1.0] * width]}
+    assert (v2_json_rows({"inputs": [tensor]}, width) == rows(v2(tensor), width)).all()

@@ -3,7 +3,8 @@ predictions -> the answer of the route's protocol.
 
 The route decides the protocol: KServe hands the model a V1 body (POST /v1/models/<name>:predict)
 as the decoded JSON (or raw bytes when the Content-Type is not JSON), and a V2 body
-(POST /v2/models/<name>/infer) as an InferRequest.
+(POST /v2/models/<name>/infer) as an InferRequest. The fast path (fast.py) hands over the decoded
+JSON of either: `v1_rows` and `v2_json_rows` read it with the same checks and messages.
 """
 
 from __future__ import annotations
@@ -67,23 +68,56 @@ def v2_rows(request: InferRequest, width: int | None) -> np.ndarray:
             f'"inputs" must hold one tensor (with name, shape, datatype, data), not {len(request.inputs or [])}'
         )
     tensor = request.inputs[0]
-    if tensor.datatype not in NUMBER_DATATYPES:
+    # decoded from JSON, or set from a numpy array in-process
+    data = tensor.data if isinstance(tensor.data, list) else np.asarray(tensor.as_numpy()).ravel().tolist()
+    return tensor_rows(tensor.name, tensor.datatype, list(tensor.shape or []), data, width)
+
+
+def tensor_rows(name: str, datatype: str, shape: list[int], data: list[Any], width: int | None) -> np.ndarray:
+    """A V2 tensor's fields -> its rows: a number datatype, shape [rows, `width`], the data filling it."""
+    if datatype not in NUMBER_DATATYPES:
         allowed = ", ".join(NUMBER_DATATYPES)
-        raise InvalidInput(f"input {tensor.name!r}: datatype {tensor.datatype!r} is not one of {allowed}")
-    shape = list(tensor.shape or [])
+        raise InvalidInput(f"input {name!r}: datatype {datatype!r} is not one of {allowed}")
     if len(shape) != 2 or shape[0] < 1 or (width is not None and shape[1] != width):
-        raise InvalidInput(f"input {tensor.name!r}: shape {shape} must be [rows, {width or 'columns'}] with rows >= 1")
-    if isinstance(tensor.data, list):  # decoded from JSON
-        flat = [value for row in tensor.data for value in (row if isinstance(row, list) else [row])]
-    else:  # set from a numpy array in-process
-        flat = np.asarray(tensor.as_numpy()).ravel().tolist()
+        raise InvalidInput(f"input {name!r}: shape {shape} must be [rows, {width or 'columns'}] with rows >= 1")
+    flat = [value for row in data for value in (row if isinstance(row, list) else [row])]
     if len(flat) != shape[0] * shape[1]:
-        raise InvalidInput(f"input {tensor.name!r}: {len(flat)} values do not fill shape {shape}")
+        raise InvalidInput(f"input {name!r}: {len(flat)} values do not fill shape {shape}")
     if not all(_is_number(value) for value in flat):
-        raise InvalidInput(f"input {tensor.name!r}: data must hold only numbers (not strings, booleans or null)")
-    if "INT" in tensor.datatype and not all(float(value).is_integer() for value in flat):
-        raise InvalidInput(f"input {tensor.name!r}: datatype {tensor.datatype} holds whole numbers: send FP32 or FP64")
+        raise InvalidInput(f"input {name!r}: data must hold only numbers (not strings, booleans or null)")
+    if "INT" in datatype and not all(float(value).is_integer() for value in flat):
+        raise InvalidInput(f"input {name!r}: datatype {datatype} holds whole numbers: send FP32 or FP64")
     return _checked(np.asarray(flat, dtype=np.float64).reshape(shape))
+
+
+V2_TENSOR_FIELDS = {"name": str, "shape": list, "datatype": str, "data": list}
+
+
+def v2_json_rows(payload: Any, width: int | None) -> np.ndarray:
+    """A V2 JSON body (decoded, as it came) -> its rows, with the messages KServe's route would give."""
+    if not isinstance(payload, dict):
+        raise InvalidInput("not a V2 inference request (the body must be a JSON object)")
+    if "inputs" not in payload:
+        if "instances" in payload:
+            raise InvalidInput(
+                'this is the V2 route: send {"inputs": [...]} here, or the V1 body ("instances") to '
+                "/v1/models/<name>:predict"
+            )
+        raise InvalidInput("not a V2 inference request (inputs: Field required)")
+    inputs = payload["inputs"]
+    if not isinstance(inputs, list) or len(inputs) != 1 or not isinstance(inputs[0], dict):
+        count = len(inputs) if isinstance(inputs, list) else 0
+        raise InvalidInput(f'"inputs" must hold one tensor (with name, shape, datatype, data), not {count}')
+    tensor = inputs[0]
+    for field, kind in V2_TENSOR_FIELDS.items():
+        if field not in tensor:
+            raise InvalidInput(f"not a V2 inference request (inputs.0.{field}: Field required)")
+        if not isinstance(tensor[field], kind):
+            raise InvalidInput(f"not a V2 inference request (inputs.0.{field}: must be a JSON {kind.__name__})")
+    shape = tensor["shape"]
+    if not all(isinstance(size, int) and not isinstance(size, bool) for size in shape):
+        raise InvalidInput("not a V2 inference request (inputs.0.shape: must hold whole numbers)")
+    return tensor_rows(tensor["name"], tensor["datatype"], shape, tensor["data"], width)
 
 
 def rows(payload: dict[str, Any] | InferRequest | bytes, width: int | None) -> np.ndarray:

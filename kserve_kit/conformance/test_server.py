@@ -9,10 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
+
 from kserve_kit.local_server import LocalServer
-{%- if monitoring %}
-from kserve_kit.metrics import monitoring_queries, unexported
-{%- endif %}
 from kserve_kit.service import Service
 from kserve_kit.smoke import Sample, SmokeClient, Target, check_answers, run_load
 
@@ -52,10 +50,6 @@ V2_CASES = {
     "wrong shape": "shape",
     "no shape": "shape",
     "not JSON": "application/json",
-{%- if kit.runtime.server == 'kserve' %}
-    # (TorchServe cannot tell its handler the route: there, either body is taken on either route.)
-    "a V1 body": "V2 route",
-{%- endif %}
 }
 
 
@@ -67,8 +61,6 @@ def bad_v2_body(case: str, instances: list[Any]) -> dict[str, Any]:
         tensor["shape"] = [1, 1]
     elif case == "no shape":
         del tensor["shape"]
-    elif case == "a V1 body":
-        return {"instances": instances}
     return {"inputs": [tensor]}
 
 
@@ -95,18 +87,6 @@ def test_an_oversized_body_is_refused_with_413_and_a_message(server: LocalServer
         assert "larger than" in response.json()["error"]
 
 
-{%- if kit.runtime.server == 'kserve' %}
-
-
-@pytest.mark.parametrize("method", ["GET", "PUT"])
-def test_an_inference_route_takes_only_post(server: LocalServer, service: Service, method: str) -> None:
-    for path in (f"/v1/models/{service.name}:predict", f"/v2/models/{service.name}/infer"):
-        response = httpx.request(method, server.url + path, timeout=30)
-        assert response.status_code == 405 and response.headers["allow"] == "POST", response.text[:200]
-        assert f"takes POST, not {method}" in response.json()["error"]
-{%- endif %}
-
-
 def test_the_server_keeps_answering_after_bad_requests(server: LocalServer, service: Service) -> None:
     httpx.post(server.url + f"/v1/models/{service.name}:predict", json={"instances": "x"}, timeout=30)
     client = SmokeClient(Target(server.url), service, service.protocol)
@@ -120,31 +100,3 @@ def test_a_burst_of_clients_is_queued_not_refused(server: LocalServer, service: 
     client = SmokeClient(Target(server.url), service, service.protocol, timeout_s=60, connections=256)
     report = run_load(client, Sample.load(service.sample_path), requests=256, concurrency=256)
     assert report.errors == 0, report.summary()
-{%- if kit.runtime.server == 'kserve' %}
-
-
-def test_a_client_error_is_logged_as_one_line(server: LocalServer, service: Service) -> None:
-    httpx.post(server.url + f"/v1/models/{service.name}:predict", json={"instances": [["a"]]}, timeout=30)
-    log = server.log_tail(200)
-    assert "client error (400)" in log and "Traceback" not in log
-{%- endif %}
-{%- if monitoring %}
-
-
-def test_the_alerts_and_dashboard_query_only_what_the_server_exports(server: LocalServer, service: Service) -> None:
-    """monitoring/ asks Prometheus for metric names and labels: a name the server does not export
-    would leave an alert that never fires. Checked against a real scrape, after traffic."""
-    client = SmokeClient(Target(server.url), service, service.protocol)
-    run_load(client, Sample.load(service.sample_path), requests=10, concurrency=2)
-    httpx.post(server.url + f"/v1/models/{service.name}:predict", json={"instances": "x"}, timeout=30)  # a 400
-{%- if kit.runtime.server == 'kserve' %}
-    httpx.post(server.url + "/v1/models/no-such-model:predict", json={"instances": [[1]]}, timeout=30)  # a 404
-{%- endif %}
-    scrape = httpx.get(server.metrics_url, timeout=30)
-    assert scrape.status_code == 200, scrape.text[:200]
-    assert unexported(scrape.text, monitoring_queries(service.root)) == []
-{%- if kit.runtime.server == 'kserve' %}
-    # Names from URLs are not labels: a client cannot create series without end.
-    assert 'model_name="no-such-model"' not in scrape.text and 'model_name="unknown"' in scrape.text
-{%- endif %}
-{%- endif %}

@@ -24,7 +24,7 @@ import re
 import time
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from kserve.errors import InvalidInput
@@ -177,20 +177,10 @@ async def v2_body_error(request: Request, error: RequestValidationError) -> JSON
     return JSONResponse({"error": message}, status_code=400)
 
 
-class _OneLineClientErrors(logging.Filter):
+class OneLineClientErrors(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
         if isinstance(error, InvalidInput):
             record.msg, record.args, record.exc_info = f"client error (400): {error}", (), None
             record.levelno, record.levelname = logging.INFO, "INFO"
         return True
-
-
-def install(app: FastAPI, max_request_bytes: int, model_name: str) -> None:
-    """All of the above, on KServe's REST app (before the server starts), for the model it serves."""
-    app.add_middleware(V2JsonBodies)
-    app.add_middleware(PostOnly)
-    app.add_middleware(RequestSizeLimit, max_bytes=max_request_bytes)
-    app.add_middleware(RequestMetrics, models={model_name})  # the outermost (added last): it sees the 413s too
-    app.add_exception_handler(RequestValidationError, v2_body_error)
-    logging.getLogger("kserve").addFilter(_OneLineClientErrors())

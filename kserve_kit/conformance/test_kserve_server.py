@@ -1,0 +1,54 @@
+"""KServe's Python server with the serving library: what TorchServe's frontend cannot be told to do,
+and the fast path (kserve_kit.serving.fast) answering exactly as KServe's own route does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from kserve.protocol.rest.v2_datamodels import InferenceResponse
+
+from kserve_kit.local_server import LocalServer
+from kserve_kit.service import Service
+
+
+def test_a_v1_body_on_the_v2_route_names_the_route(server: LocalServer, service: Service, sample: dict) -> None:
+    response = httpx.post(server.url + f"/v2/models/{service.name}/infer", json={"instances": sample["instances"]})
+    assert response.status_code == 400 and "V2 route" in response.json()["error"], response.text
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT"])
+def test_an_inference_route_takes_only_post(server: LocalServer, service: Service, method: str) -> None:
+    for path in (f"/v1/models/{service.name}:predict", f"/v2/models/{service.name}/infer"):
+        response = httpx.request(method, server.url + path, timeout=30)
+        assert response.status_code == 405 and response.headers["allow"] == "POST", response.text[:200]
+        assert f"takes POST, not {method}" in response.json()["error"]
+
+
+def test_a_client_error_is_logged_as_one_line(server: LocalServer, service: Service) -> None:
+    httpx.post(server.url + f"/v1/models/{service.name}:predict", json={"instances": [["a"]]}, timeout=30)
+    log = server.log_tail(200)
+    assert "client error (400)" in log and "Traceback" not in log
+
+
+def v2_request(instances: list[Any], **extra: Any) -> dict[str, Any]:
+    rows = [float(value) for row in instances for value in row]
+    tensor = {"name": "input-0", "shape": [len(instances), len(instances[0])], "datatype": "FP64", "data": rows}
+    return {"inputs": [tensor], **extra}
+
+
+def test_the_fast_path_answers_as_kserves_route(server: LocalServer, service: Service, sample: dict) -> None:
+    """A plain V2 request takes the fast path; one with `parameters` takes KServe's route (FastAPI,
+    pydantic, the data plane). Both answers must be the same, but for the id each request names."""
+    url = server.url + f"/v2/models/{service.name}/infer"
+    fast = httpx.post(url, json=v2_request(sample["instances"], id="one"), timeout=30)
+    kserve = httpx.post(url, json=v2_request(sample["instances"], id="one", parameters={}), timeout=30)
+    assert fast.status_code == kserve.status_code == 200, (fast.text, kserve.text)
+    assert fast.json() == kserve.json()
+    InferenceResponse.model_validate(fast.json())  # the Open Inference Protocol's own model of it
+
+
+def test_an_unknown_model_is_kserves_404(server: LocalServer) -> None:
+    response = httpx.post(server.url + "/v1/models/no-such-model:predict", json={"instances": [[1]]}, timeout=30)
+    assert response.status_code == 404, response.text

@@ -1,0 +1,15 @@
+"""kserve-kit's serving library: what every KServe Python model server of the platform runs with.
+
+It goes into the service's image (`kserve-kit[serving]`, run-time dependencies only) from the same
+kit commit as the tooling; the service's own package holds only its model. Its parts:
+
+    server     `serve(ModelClass)`: the start-up the ServingRuntime's arguments drive
+    cpus       the container's CPU quota; thread pools sized to it (before numpy or torch loads)
+    guards     what KServe lacks: body size limit, JSON bodies, POST only, request metrics, one-line errors
+    fast       the fast path: JSON inference requests answered without KServe's per-request stack
+    inputs     request bodies -> rows of numbers, or a 400 that says what was expected; answers by protocol
+    models     RowsModel: the kserve.Model the runtimes' classes build on (`predict_rows`)
+    sklearn    JoblibModel: loads a joblib-saved estimator
+    pytorch    TorchModel: loads a state dict into the owner's network; batches requests (batching)
+    artifacts  the model files' names (imports nothing: training uses them too)
+"""

@@ -1,0 +1,102 @@
+"""The model server's start-up: `serve(ModelClass)` is what a service's `python -m <package>` runs.
+
+    python -m <package> --model_name NAME --model_dir DIR [--http_port 8080] [KServe's flags]
+
+The ServingRuntime (k8s/serving-runtime.yaml) passes the same arguments in the cluster; `make run`
+and `make smoke` start it the same way on your machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import warnings
+from typing import Any, Protocol
+
+from kserve_kit.serving import cpus
+
+# Before numpy, torch or KServe (which imports numpy) load: their thread pools read it once. The
+# service's __main__ imports this module before its model for that reason.
+cpus.limit_threads()
+
+import uvloop  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
+from fastapi.exceptions import RequestValidationError  # noqa: E402
+from kserve import Model, ModelServer, model_server  # noqa: E402
+
+from kserve_kit.serving import guards  # noqa: E402
+from kserve_kit.serving.fast import FastInference  # noqa: E402
+from kserve_kit.serving.models import RowsModel  # noqa: E402
+
+# KServe answers with FastAPI's ORJSONResponse, which newer FastAPI releases deprecate: the warning is
+# about KServe's code, not the service's, and would be printed at the first request.
+warnings.filterwarnings("ignore", message="ORJSONResponse is deprecated")
+
+MAX_REQUEST_BYTES = 8 * 1024 * 1024  # as TorchServe's max_request_size in the TorchServe runtime
+
+# `import kserve` already parses sys.argv for its own flags: extend its parser, don't replace it.
+parser = argparse.ArgumentParser(parents=[model_server.parser])
+parser.add_argument("--model_dir", required=True, help="directory holding the model (/mnt/models in the pod)")
+parser.add_argument("--max_request_bytes", type=int, default=MAX_REQUEST_BYTES, help="bigger bodies get HTTP 413")
+parser.add_argument(
+    "--access_log", action="store_true", help="log every request (the mesh's proxies log them in the cluster)"
+)
+parser.add_argument(
+    "--max_batch_requests", type=int, default=1, help="the most concurrent requests one model call answers (batching)"
+)
+
+
+class ModelClass(Protocol):
+    def __call__(self, name: str, model_dir: str) -> Model: ...
+
+
+def install(app: FastAPI, max_request_bytes: int, model: Model) -> None:
+    """The guards (guards.py) and the fast path (fast.py), on KServe's REST app before the server starts,
+    for the model it serves. The outermost is added last: the metrics see the 413s too."""
+    app.add_middleware(guards.V2JsonBodies)
+    app.add_middleware(guards.PostOnly)
+    if isinstance(model, RowsModel):  # a model class of kit 0.4 and before runs on KServe's route only
+        app.add_middleware(FastInference, model=model)
+    app.add_middleware(guards.RequestSizeLimit, max_bytes=max_request_bytes)
+    app.add_middleware(guards.RequestMetrics, models={model.name})
+    outside_kserves_middleware(app, len(app.user_middleware))
+    app.add_exception_handler(RequestValidationError, guards.v2_body_error)
+    logging.getLogger("kserve").addFilter(guards.OneLineClientErrors())
+
+
+def outside_kserves_middleware(app: FastAPI, ours: int) -> None:
+    """Keep the first `ours` middleware (the kit's, as added) outermost. KServe adds its own when the
+    server starts (protocol/rest/server.py, kserve 0.21: a timing middleware that logs two lines per
+    request); the fast path would otherwise answer inside it, paying for both."""
+    kits = list(app.user_middleware[:ours])
+    build = app.build_middleware_stack
+
+    def build_with_the_kits_outside() -> Any:
+        app.user_middleware = kits + [layer for layer in app.user_middleware if layer not in kits]
+        return build()
+
+    app.build_middleware_stack = build_with_the_kits_outside  # type: ignore[method-assign]
+
+
+def serve(model_class: ModelClass, argv: list[str] | None = None) -> None:
+    """Load the model, install the guards, and serve it until SIGTERM."""
+    args, _ = parser.parse_known_args(argv)
+    model = model_class(args.model_name, args.model_dir)
+    model.max_batch_requests = args.max_batch_requests
+    try:
+        model.load()
+    except (OSError, RuntimeError, ValueError) as error:
+        # One line to act on (the pod's log, `make smoke`), not a traceback.
+        raise SystemExit(f"{args.model_name}: the model did not load: {error}") from None
+    # KServe serves this module-level FastAPI app; it has no body size limit of its own (guards.py).
+    install(model_server.app, args.max_request_bytes, model)
+    # KServe's server runs in asyncio.run(): on asyncio's own loop unless the policy says otherwise.
+    # (Its start() asks for the current loop first, which uvloop's policy does not make by itself.)
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    server = ModelServer()  # configures logging (unless --configure_logging false)
+    if not args.access_log:  # a log line per request costs a small model a tenth of its time
+        logging.getLogger("uvicorn.access").handlers.clear()
+        logging.getLogger("uvicorn.access").propagate = False
+    server.start([model])
