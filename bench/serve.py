@@ -1,9 +1,10 @@
 """The rendered scikit-learn server vs peers serving the same iris model, side by side in one run:
 - V1: KServe's SDK in its plainest form (a `kserve.Model` that predicts `instances`, no validation,
-  no body size limit);
+  no body size limit), with KServe's default logging and the kit's warning filter;
 - V2: MLServer with its scikit-learn runtime (installed by this script into .venv-mlserver: its
   pins clash with the kit's environment).
-All run as processes on 127.0.0.1; load comes from this process (threads, HTTP keep-alive),
+The kit's server runs as its ServingRuntime starts it (`kserve-kit serve`). All run as processes on
+127.0.0.1; load comes from this process (threads, HTTP keep-alive),
 alternating servers round by round.
 
     .venv/bin/python -m bench.serve [--requests 2000] [--rounds 3]
@@ -36,8 +37,9 @@ from bench.common import (
 MLSERVER_VENV = KIT_ROOT / ".venv-mlserver"
 MLSERVER_PACKAGES = ["mlserver==1.7.1", "mlserver-sklearn==1.7.1"]
 PLAIN_SERVER = """
-import argparse, joblib, numpy as np
+import argparse, joblib, warnings, numpy as np
 from kserve import Model, ModelServer, model_server
+warnings.filterwarnings("ignore", message="ORJSONResponse is deprecated")  # as the kit's server does
 
 class Plain(Model):
     def load(self):
@@ -82,9 +84,9 @@ def servers(
     flat = [value for row in rows for value in row]
     v2 = (f"/v2/models/{model}/infer", {"inputs": [{"name": "input-0", "shape": [len(rows), len(rows[0])],
                                                     "datatype": "FP64", "data": flat}]})  # fmt: skip
+    # KServe's defaults (logging included), as a user would start a plain kserve.Model.
     kserve_flags = ["--model_name", model, "--model_dir", str(repo / "model"), "--http_port", str(port),
-                    "--grpc_port", str(free_port()), "--enable_grpc", "false", "--workers", "1",
-                    "--configure_logging", "false", "--enable_latency_logging", "false"]  # fmt: skip
+                    "--grpc_port", str(free_port()), "--enable_grpc", "false", "--workers", "1"]  # fmt: skip
     settings = repo / "mlserver"
     settings.mkdir(exist_ok=True)
     (settings / "model-settings.json").write_text(json.dumps({
@@ -96,8 +98,8 @@ def servers(
         "http_port": port, "grpc_port": free_port(), "metrics_port": free_port(), "parallel_workers": 0,
     }))  # fmt: skip
     return {
-        "kit": (
-            [str(python), "-m", model.replace("-", "_"), *kserve_flags],
+        "kit": (  # as its ServingRuntime starts it (its arguments, logging and all)
+            [str(python), "-m", "kserve_kit", "serve", "--port", str(port)],
             f"/v1/models/{model}",
             {"V1": v1, "V2": v2},
         ),  # fmt: skip

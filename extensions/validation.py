@@ -18,6 +18,7 @@ from typing import Any
 from extensions import profile
 from extensions.modes import MODES
 from extensions.profile import DEFAULT_PLATFORM, available_platforms, load_profile
+from extensions.runtimes import RUNTIMES
 from kserve_kit.credentials import credentials_in
 
 MESSAGE_MAX = 78  # one line of an 80-column terminal
@@ -60,12 +61,21 @@ def platform_error(platform: str) -> str:
             f"platforms/{platform}.yml: `kit_source` must name exactly one of `git: <the kit's repository URL>` "
             "or `index: <a package index carrying kserve-kit>`: services' CI installs kserve-kit from it"
         )
+    if missing := missing_base_images(loaded):
+        return f"platforms/{platform}.yml: `base_images` lacks {', '.join(missing)}: every runtime needs its image"
     try:  # what the profile says of its control plane must be complete (its platform team's to fix)
         for environment in loaded["environments"]:
             profile.control_plane(loaded, environment)
     except ValueError as error:
         return f"platforms/{platform}.yml: {error}"
     return ""
+
+
+def missing_base_images(loaded: dict[str, Any]) -> list[str]:
+    """`<runtime>.cpu` (and `.gpu` for a GPU runtime) the profile's `base_images` lacks."""
+    images = loaded.get("base_images") or {}
+    wanted = [(name, kind) for name, entry in RUNTIMES.items() for kind in ("cpu", "gpu")[: 1 + entry.supports_gpu]]
+    return [f"{name}.{kind}" for name, kind in wanted if not (images.get(name) or {}).get(kind)]
 
 
 def destination_error(dst_path: Any, overwrite: bool) -> str:

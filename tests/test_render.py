@@ -229,11 +229,11 @@ def test_runtime_files_are_exactly_the_runtimes_own(repo: Path) -> None:
 
 def test_the_repo_is_thin(repo: Path) -> None:
     """Only the owner's code: the serving library, the platform tooling and the conformance tests are
-    kserve-kit, pinned, not copied in. docs/rendered-repo.md: 112 lines for scikit-learn, about 260 for
-    PyTorch (its network and its training loop), about 560 for TorchServe (its handler and protocol)."""
+    kserve-kit, pinned, not copied in. docs/rendered-repo.md: 112 lines for scikit-learn, 173 for
+    PyTorch (its network and its training loop), 339 for TorchServe (its handler and protocol)."""
     lines = sum(len(path.read_text(encoding="utf-8").splitlines()) for path in repo.rglob("*.py"))
     runtime = answers_of(repo)["runtime"]
-    assert lines <= {"sklearn": 200, "pytorch": 300, "torchserve": 600}[runtime], lines
+    assert lines <= {"sklearn": 200, "pytorch": 200, "torchserve": 400}[runtime], lines
     pyproject = (repo / "pyproject.toml").read_text(encoding="utf-8")
     version = facts_of(repo)["kit_version"]
     assert f'"kserve-kit[tooling]=={version}"' in pyproject

@@ -3,6 +3,7 @@ and the fast path (kserve_kit.serving.fast) answering exactly as KServe's own ro
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -52,3 +53,20 @@ def test_the_fast_path_answers_as_kserves_route(server: LocalServer, service: Se
 def test_an_unknown_model_is_kserves_404(server: LocalServer) -> None:
     response = httpx.post(server.url + "/v1/models/no-such-model:predict", json={"instances": [[1]]}, timeout=30)
     assert response.status_code == 404, response.text
+
+
+def test_concurrent_requests_each_get_their_own_answer(server: LocalServer, service: Service, sample: dict) -> None:
+    """Requests that arrive together may share one model call (the PyTorch runtime batches them):
+    each still gets the answer to its own rows, as when it is sent alone."""
+    url = server.url + f"/v1/models/{service.name}:predict"
+    with httpx.Client(timeout=30, limits=httpx.Limits(max_connections=16)) as client:
+
+        def predict(row: list[float]) -> list[Any]:
+            response = client.post(url, json={"instances": [row]})
+            assert response.status_code == 200, response.text
+            return response.json()["predictions"]
+
+        alone = [predict(row) for row in sample["instances"]]
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            together = list(pool.map(predict, sample["instances"] * 8))
+    assert together == alone * 8
