@@ -1,10 +1,9 @@
 """The PyTorch runtime (KServe's Python server) against TorchServe, on the same network and the same
 trained weights, side by side in one run: cold start to the first answered prediction, then
-p50/p99 latency and requests/s at concurrency 1 and 16 for one 8x8 image per V1 request, measured
+p50/p99 latency and requests/s at concurrency 1, 8 and 64 for one 8x8 image per V1 request, measured
 with wrk (a native load generator: on 2 cores a Python client takes the server's CPU) and, beside
 it, with the kit's Python client. TorchServe runs with its batching off (batch 1) and on (batch 8,
-10 ms). KServe's batcher is a sidecar of the pod (the agent), which does not run outside a cluster:
-the PyTorch runtime is measured unbatched.
+10 ms, as rendered); the PyTorch runtime as rendered (its server batches in-process, batch_size 32).
 
     .venv/bin/python -m bench.pytorch [--seconds 10] [--rounds 2] [--client-requests 200]
                                       [--repo PYTORCH_REPO --repo TORCHSERVE_REPO]
@@ -28,7 +27,7 @@ import yaml
 
 from bench.common import Results, cleanup, free_port, load, machine, prepared, table, wrk
 
-CONCURRENCY = (1, 16)
+CONCURRENCY = (1, 8, 64)
 TORCHSERVE = {"TorchServe, batch 1": (1, 0), "TorchServe, batch 8": (8, 10)}
 
 

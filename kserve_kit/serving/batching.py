@@ -1,9 +1,13 @@
 """Adaptive batching inside the server: concurrent requests share one model call, a lone one never waits.
 
-While a model call runs (in its own thread, so the event loop keeps reading requests), the requests
-that arrive queue; when it ends, the queue goes into the next call, up to `max_requests` of them.
-Under load the calls grow to what the model takes in the time of one call; at rest every request is
-a call of its own at once. No timer: nothing waits for a batch to fill.
+The requests that arrive while a model call runs queue; when it ends, the queue goes into the next
+call, up to `max_requests` of them. Under load the calls grow to what arrives in the time of one
+call; at rest every request is a call of its own at once. No timer: nothing waits for a batch to fill.
+
+On the CPU a call runs on the event loop itself, as a plain server would (a thread hop costs a small
+model more than its forward pass; the requests arriving meanwhile wait in the sockets and are read
+between calls). On a GPU it runs in the model's own thread, so the loop reads requests while the
+device computes.
 """
 
 from __future__ import annotations
@@ -18,19 +22,20 @@ Pending = tuple[np.ndarray, asyncio.Future[np.ndarray]]
 
 
 class Batcher:
-    def __init__(self, call: Callable[[np.ndarray], np.ndarray], max_requests: int) -> None:
+    def __init__(self, call: Callable[[np.ndarray], np.ndarray], max_requests: int, in_thread: bool = False) -> None:
         self.call, self.max_requests = call, max(1, max_requests)
         self.pending: list[Pending] = []
         self.running = False
         # One call at a time: the model's own thread pool (torch, BLAS) uses the CPUs within it.
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model") if in_thread else None
 
     async def __call__(self, rows: np.ndarray) -> np.ndarray:
-        future: asyncio.Future[np.ndarray] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[np.ndarray] = loop.create_future()
         self.pending.append((rows, future))
-        if not self.running:
+        if not self.running:  # the drain starts on the loop's next turn: requests read in this one join it
             self.running = True
-            asyncio.create_task(self._drain())
+            loop.create_task(self._drain())
         return await future
 
     async def _drain(self) -> None:
@@ -40,14 +45,19 @@ class Batcher:
                 batch, self.pending = self.pending[: self.max_requests], self.pending[self.max_requests :]
                 try:
                     joined = batch[0][0] if len(batch) == 1 else np.concatenate([rows for rows, _ in batch])
-                    predictions = await loop.run_in_executor(self.executor, self.call, joined)
+                    if self.executor is None:
+                        predictions = self.call(joined)
+                    else:
+                        predictions = await loop.run_in_executor(self.executor, self.call, joined)
                 except Exception as error:  # each request of the call gets the error its own call would have
                     for _, future in batch:
                         future.set_exception(error)
-                    continue
-                start = 0
-                for rows, future in batch:
-                    future.set_result(predictions[start : start + len(rows)])
-                    start += len(rows)
+                else:
+                    start = 0
+                    for rows, future in batch:
+                        future.set_result(predictions[start : start + len(rows)])
+                        start += len(rows)
+                if self.executor is None:
+                    await asyncio.sleep(0)  # the loop reads what arrived during the call
         finally:
             self.running = False

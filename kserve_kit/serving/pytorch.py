@@ -37,7 +37,7 @@ class TorchModel(RowsModel):
                 f"{path} does not fit {self.network_class.__name__} ({first}): run `make train`"
             ) from None
         self.network = network.to(self.device).eval()
-        self.batcher = Batcher(self.predict_rows, self.max_batch_requests)
+        self.batcher = Batcher(self.predict_rows, self.max_batch_requests, in_thread=self.device.type == "cuda")
         self.ready = True
         return self.ready
 

@@ -51,32 +51,33 @@ class ModelClass(Protocol):
     def __call__(self, name: str, model_dir: str) -> Model: ...
 
 
-def install(app: FastAPI, max_request_bytes: int, model: Model) -> None:
-    """The guards (guards.py) and the fast path (fast.py), on KServe's REST app before the server starts,
-    for the model it serves. The outermost is added last: the metrics see the 413s too."""
-    app.add_middleware(guards.V2JsonBodies)
-    app.add_middleware(guards.PostOnly)
-    if isinstance(model, RowsModel):  # a model class of kit 0.4 and before runs on KServe's route only
-        app.add_middleware(FastInference, model=model)
-    app.add_middleware(guards.RequestSizeLimit, max_bytes=max_request_bytes)
-    app.add_middleware(guards.RequestMetrics, models={model.name})
-    outside_kserves_middleware(app, len(app.user_middleware))
+class FrontDoor:
+    """KServe's REST app with the kit's ASGI chain in front of it: the guards and the fast path see every
+    request before FastAPI does (its routing and middleware cost a small model's request a fifth of
+    its time). KServe finds its app by name when it starts (`kserve.model_server:app`, kserve 0.21
+    model_server.py FASTAPI_APP_IMPORT_STRING) and adds its routes and middleware to it then: those
+    go through to the FastAPI app."""
+
+    def __init__(self, app: FastAPI, chain: Any) -> None:
+        self.app, self.chain = app, chain
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.chain(scope, receive, send)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)
+
+
+def install(app: FastAPI, max_request_bytes: int, model: Model) -> FrontDoor:
+    """The guards (guards.py) and the fast path (fast.py) in front of KServe's REST app, for the model
+    it serves; the metrics outermost, so they count the 413s too."""
     app.add_exception_handler(RequestValidationError, guards.v2_body_error)
     logging.getLogger("kserve").addFilter(guards.OneLineClientErrors())
-
-
-def outside_kserves_middleware(app: FastAPI, ours: int) -> None:
-    """Keep the first `ours` middleware (the kit's, as added) outermost. KServe adds its own when the
-    server starts (protocol/rest/server.py, kserve 0.21: a timing middleware that logs two lines per
-    request); the fast path would otherwise answer inside it, paying for both."""
-    kits = list(app.user_middleware[:ours])
-    build = app.build_middleware_stack
-
-    def build_with_the_kits_outside() -> Any:
-        app.user_middleware = kits + [layer for layer in app.user_middleware if layer not in kits]
-        return build()
-
-    app.build_middleware_stack = build_with_the_kits_outside  # type: ignore[method-assign]
+    chain: Any = guards.PostOnly(guards.V2JsonBodies(app))
+    if isinstance(model, RowsModel):  # a model class of kit 0.4 and before runs on KServe's route only
+        chain = FastInference(chain, model)
+    chain = guards.RequestMetrics(guards.RequestSizeLimit(chain, max_request_bytes), {model.name})
+    return FrontDoor(app, chain)
 
 
 def serve(model_class: ModelClass, argv: list[str] | None = None) -> None:
@@ -89,8 +90,8 @@ def serve(model_class: ModelClass, argv: list[str] | None = None) -> None:
     except (OSError, RuntimeError, ValueError) as error:
         # One line to act on (the pod's log, `make smoke`), not a traceback.
         raise SystemExit(f"{args.model_name}: the model did not load: {error}") from None
-    # KServe serves this module-level FastAPI app; it has no body size limit of its own (guards.py).
-    install(model_server.app, args.max_request_bytes, model)
+    # KServe serves the app of this name; it has no body size limit of its own (guards.py).
+    model_server.app = install(model_server.app, args.max_request_bytes, model)
     # KServe's server runs in asyncio.run(): on asyncio's own loop unless the policy says otherwise.
     # (Its start() asks for the current loop first, which uvloop's policy does not make by itself.)
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
