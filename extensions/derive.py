@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import functools
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from extensions.kit_source import kit_pin
+from extensions.kit_source import KitPin, kit_pin
 from extensions.modes import DEPLOYMENT_MODE_ANNOTATION, MODES, NAMES, SCALE_TARGETS, names_for
 from extensions.monitoring import SERVERS, alert_rules, dashboard, scrape_annotations
 from extensions.profile import control_plane, environment_facts, external_host, load_profile
-from extensions.runtimes import RUNTIMES, TORCH, TORCH_CPU_INDEX
+from extensions.runtimes import RUNTIMES, TORCH, TORCH_CPU_INDEX, Runtime
 from kserve_kit.admission.releases import enabled, is_true
+from kserve_kit.serving.limits import MAX_REQUEST_BYTES
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 HTTP_PORT = 8080  # the port KServe routes to in the predictor container
@@ -104,87 +106,134 @@ def gpu_placement(profile: dict[str, Any], mode: str, cluster: dict[str, Any]) -
     }
 
 
-def derive(answers: dict[str, Any]) -> dict[str, Any]:
-    """The derived values for one set of answers (raises KeyError while answers are missing)."""
-    profile = load_profile(answers["platform"])
-    env = environment_facts(profile, answers["environment"])
-    mode = MODES[env["deployment_mode"]]
-    mode_name = mode.name_for(env["kserve"]["version"])
-    cluster = control_plane(profile, answers["environment"])
-    name, namespace, storage = answers["service_name"], answers["namespace"], answers["model_storage"]
-    runtime = RUNTIMES[answers["runtime"]]
-    package = name.replace("-", "_")
-    version = kit_version()
-    src_path = str((answers.get("_copier_answers") or {}).get("_src_path") or KIT_ROOT)
-    pin = kit_pin(src_path, version, profile["kit_source"], KIT_ROOT)
-    predictor = f"{name}-predictor"
-    external = answers["visibility"] == "external"
-    vault = storage == "s3" and bool(answers.get("vault"))  # Vault holds the S3 credentials
-    gpu = runtime.supports_gpu and bool(answers.get("gpu"))
-    # The model comes from storage at /mnt/models (s3, pvc) or is baked into the image. KServe's storage
-    # initializer downloads s3; a pvc is mounted directly where the release does so (always since 0.16,
-    # kserve/kserve#4694; by storageInitializer.enableDirectPvcVolumeMount before), with no init container.
-    mounted = storage in ("s3", "pvc")
-    direct_pvc = is_true(cluster["kserve"]["config"]["storageInitializer.enableDirectPvcVolumeMount"])
-    storage_initializer = storage == "s3" or (storage == "pvc" and not direct_pvc)
-    model_dir = MOUNTED_MODEL_DIR if mounted else BAKED_MODEL_DIR
-    unconfirmed = set(profile.get("unconfirmed") or [])
+@dataclass(frozen=True)
+class Basis:
+    """What every part of the derivation starts from: the answers, the profile and what they select."""
 
-    common_labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "kserve-template"}
-    labels = {
-        **common_labels,
-        "team": answers["owner"],
-        GUIDANCE_VERSION_LABEL: profile["guidance_version"],
+    answers: dict[str, Any]
+    profile: dict[str, Any]
+    env: dict[str, Any]  # the environment's facts over its generation's
+    cluster: dict[str, Any]  # the control plane as the kit models it
+    runtime: Runtime
+
+    @classmethod
+    def of(cls, answers: dict[str, Any]) -> Basis:
+        profile = load_profile(answers["platform"])
+        return cls(answers, profile, environment_facts(profile, answers["environment"]),
+                   control_plane(profile, answers["environment"]), RUNTIMES[answers["runtime"]])  # fmt: skip
+
+    @property
+    def mode_key(self) -> str:
+        return str(self.env["deployment_mode"])
+
+    @property
+    def mode(self) -> Any:
+        return MODES[self.mode_key]
+
+    @property
+    def name(self) -> str:
+        return str(self.answers["service_name"])
+
+    @property
+    def namespace(self) -> str:
+        return str(self.answers["namespace"])
+
+    @property
+    def package(self) -> str:
+        return self.name.replace("-", "_")
+
+    @property
+    def storage(self) -> str:
+        return str(self.answers["model_storage"])
+
+    @property
+    def mounted(self) -> bool:
+        """The model comes from storage at /mnt/models (s3, pvc), not baked into the image."""
+        return self.storage in ("s3", "pvc")
+
+    @property
+    def storage_initializer(self) -> bool:
+        """KServe's storage initializer downloads s3; a pvc is mounted directly where the release does so
+        (always since 0.16, kserve/kserve#4694; by storageInitializer.enableDirectPvcVolumeMount before)."""
+        direct_pvc = is_true(self.cluster["kserve"]["config"]["storageInitializer.enableDirectPvcVolumeMount"])
+        return self.storage == "s3" or (self.storage == "pvc" and not direct_pvc)
+
+    @property
+    def model_dir(self) -> str:
+        return MOUNTED_MODEL_DIR if self.mounted else BAKED_MODEL_DIR
+
+    @property
+    def vault(self) -> bool:
+        return self.storage == "s3" and bool(self.answers.get("vault"))  # Vault holds the S3 credentials
+
+    @property
+    def gpu(self) -> bool:
+        return self.runtime.supports_gpu and bool(self.answers.get("gpu"))
+
+    @property
+    def external(self) -> bool:
+        return self.answers["visibility"] == "external"
+
+
+def labels(basis: Basis) -> tuple[dict[str, str], dict[str, str]]:
+    """(the labels every object gets, the InferenceService's)."""
+    common = {"app.kubernetes.io/name": basis.name, "app.kubernetes.io/managed-by": "kserve-template"}
+    isvc = {
+        **common,
+        "team": basis.answers["owner"],
+        GUIDANCE_VERSION_LABEL: basis.profile["guidance_version"],
         # Backstage's Kubernetes plugin finds the service's objects by this label (catalog-info.yaml).
-        "backstage.io/kubernetes-id": name,
+        "backstage.io/kubernetes-id": basis.name,
     }
-    if not external:
-        labels[mode.visibility_label] = "cluster-local"
-    # What the environment's generation requires ("Fix incompatibility with Istio CNI" on next-gen),
-    # only where a storage initializer runs.
-    required_annotations = {}
-    if env["storage_initializer_uid"] is not None and storage_initializer:
-        required_annotations[STORAGE_INITIALIZER_UID_ANNOTATION] = str(env["storage_initializer_uid"])
-    monitored = bool(answers.get("monitoring"))
-    metrics_port = SERVERS[runtime.server].port or HTTP_PORT
-    isvc_scrape, pod_scrape = scrape_annotations(mode, metrics_port, monitored)
-    # The kit version changes every release: first, away from the end where owners add their own.
-    annotations = {
-        KIT_VERSION_ANNOTATION: version,
-        DEPLOYMENT_MODE_ANNOTATION: mode_name,
-        **required_annotations,
-        **autoscaling_annotations(env["deployment_mode"], answers),
-        **isvc_scrape,
-    }
-    # In-cluster: the predictor's name, through Knative's local gateway in Knative mode; in Standard
-    # mode its Service (port 80) directly: there is no local gateway.
-    local_gateway = env.get("local_gateway") if mode.local_gateway else None
-    endpoints = {
-        "external": f"http://{external_host(profile, answers['environment'], name, namespace)}" if external else None,
-        "internal": f"http://{predictor}.{namespace}.svc.cluster.local",
+    if not basis.external:
+        isvc[basis.mode.visibility_label] = "cluster-local"
+    return common, isvc
+
+
+def required_annotations(basis: Basis) -> dict[str, str]:
+    """What the environment's generation requires ("Fix incompatibility with Istio CNI" on next-gen),
+    only where a storage initializer runs."""
+    uid = basis.env["storage_initializer_uid"]
+    return {STORAGE_INITIALIZER_UID_ANNOTATION: str(uid)} if uid is not None and basis.storage_initializer else {}
+
+
+def endpoints(basis: Basis) -> dict[str, str | None]:
+    """In-cluster: the predictor's name, through Knative's local gateway in Knative mode; in Standard
+    mode its Service (port 80) directly: there is no local gateway."""
+    predictor = f"{basis.name}-predictor"
+    local_gateway = basis.env.get("local_gateway") if basis.mode.local_gateway else None
+    host = external_host(basis.profile, basis.answers["environment"], basis.name, basis.namespace)
+    return {
+        "external": f"http://{host}" if basis.external else None,
+        "internal": f"http://{predictor}.{basis.namespace}.svc.cluster.local",
         "local_gateway": f"http://{local_gateway}" if local_gateway else None,
-        "gateway_host_header": f"{predictor}.{namespace}" if local_gateway else None,
+        "gateway_host_header": f"{predictor}.{basis.namespace}" if local_gateway else None,
     }
-    auth_delegator_role = (profile.get("vault") or {}).get("auth_delegator_role")  # no Vault: none
-    vault_facts = (
-        {
-            "role": answers["vault_role"],
-            "secret_path": answers["vault_secret_path"],
-            "service_account": f"{name}-vault",
-            "auth_delegator_role": auth_delegator_role,
-        }
-        if vault
-        else None
-    )
 
-    def fill(arguments: tuple[str, ...]) -> list[str]:
-        batch = str(max(1, int(answers.get("batch_size") or 0)))  # 0 (off) is one request per call
-        values = {"{model_dir}": model_dir, "{port}": str(HTTP_PORT), "{package}": package, "{batch}": batch}
-        return [functools.reduce(lambda text, item: text.replace(*item), values.items(), arg) for arg in arguments]
 
-    # What kserve-kit reads (the rendered kserve-kit.yaml); the manifests hold the rest.
-    facts = {
-        "kit_version": version,
+def vault_facts(basis: Basis) -> dict[str, Any] | None:
+    if not basis.vault:
+        return None
+    return {
+        "role": basis.answers["vault_role"],
+        "secret_path": basis.answers["vault_secret_path"],
+        "service_account": f"{basis.name}-vault",
+        "auth_delegator_role": (basis.profile.get("vault") or {}).get("auth_delegator_role"),
+    }
+
+
+def filled(basis: Basis, arguments: tuple[str, ...]) -> list[str]:
+    """A runtime entry's arguments with `{model_dir}`, `{port}`, `{package}`, `{batch}` filled in."""
+    batch = str(max(1, int(basis.answers.get("batch_size") or 0)))  # 0 (off) is one request per call
+    values = {"{model_dir}": basis.model_dir, "{port}": str(HTTP_PORT), "{package}": basis.package, "{batch}": batch}
+    return [functools.reduce(lambda text, item: text.replace(*item), values.items(), arg) for arg in arguments]
+
+
+def facts(basis: Basis, pin: KitPin, required: dict[str, str], urls: dict[str, str | None]) -> dict[str, Any]:
+    """What kserve-kit reads (the rendered kserve-kit.yaml); the manifests hold the rest."""
+    answers, profile, env, runtime = basis.answers, basis.profile, basis.env, basis.runtime
+    return {
+        "kit_version": kit_version(),
         # The kit commit this repo was rendered from: `make update-check` counts the kit's changes since.
         "kit_commit": pin.commit,
         "kit_draft": pin.draft,
@@ -194,9 +243,9 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         "generation": env["generation"],
         "runtime": answers["runtime"],
         "server": runtime.server,
-        "package": package,
-        "entrypoint": fill(runtime.entrypoint),
-        "model_dir": model_dir,
+        "package": basis.package,
+        "entrypoint": filled(basis, runtime.entrypoint),
+        "model_dir": basis.model_dir,
         "artifacts": runtime.artifacts,
         "artifacts_hint": "run `make train` first",
         # A runtime going away: validate warns, naming the replacement and the move.
@@ -207,20 +256,20 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         if runtime.deprecated_by
         else None,
         "deployment_mode": {
-            "mode": env["deployment_mode"],
-            "name": mode_name,
+            "mode": basis.mode_key,
+            "name": basis.mode.name_for(env["kserve"]["version"]),
             **names_for(env["kserve"]["version"]),
             "names": dict(NAMES),  # every name KServe has used, whatever the release: what a cluster may say
-            "canary": mode.canary_traffic,
+            "canary": basis.mode.canary_traffic,
         },
         "visibility": answers["visibility"],
-        "visibility_label": mode.visibility_label,
-        "storage": storage,
-        "storage_uri": answers.get("storage_uri") if mounted else None,
-        "storage_initializer": storage_initializer,
-        "endpoints": endpoints,
+        "visibility_label": basis.mode.visibility_label,
+        "storage": basis.storage,
+        "storage_uri": answers.get("storage_uri") if basis.mounted else None,
+        "storage_initializer": basis.storage_initializer,
+        "endpoints": urls,
         "ready_unknown_is_known_issue": env["ready_unknown_is_known_issue"],
-        "vault": vault_facts,
+        "vault": vault_facts(basis),
         "guideline": {
             "title": profile["guideline"],
             "url": profile["guideline_url"],
@@ -230,7 +279,7 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         "kserve": env["kserve"],
         # The cluster's KServe and Knative as the kit models them (releases, the inferenceservice-config
         # and config-features values the output depends on): validate's admission rules and doctor read it.
-        "control_plane": cluster,
+        "control_plane": basis.cluster,
         # What KServe's cluster configuration (inferenceservice-config) must agree with: `make doctor`.
         "ingress": {
             "gateway": profile["ingress_gateway"],
@@ -242,74 +291,107 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         "policy": {
             "allowed_registries": profile["allowed_registries"],
             "allowed_python_hosts": profile["allowed_python_hosts"],
-            "required_annotations": required_annotations,
+            "required_annotations": required,
             "gpu_resource": profile["gpu"]["resource"],
             "gpu_images": sorted(images["gpu"] for images in profile["base_images"].values() if "gpu" in images),
-            "auth_delegator_role": auth_delegator_role,
+            "auth_delegator_role": (profile.get("vault") or {}).get("auth_delegator_role"),
         },
     }
+
+
+def monitoring(basis: Basis, common_labels: dict[str, str]) -> dict[str, Any] | None:
+    if not basis.answers.get("monitoring"):
+        return None
+    rule_labels = basis.profile["monitoring"].get("rule_labels") or {}  # what the platform's Prometheus selects by
+    return {
+        "labels": {**common_labels, "team": basis.answers["owner"], **rule_labels},
+        "rules": alert_rules(basis.runtime.server, basis.answers, int(basis.profile["monitoring"]["restarts"])),
+        "dashboard": dashboard(basis.runtime.server, basis.answers),
+    }
+
+
+def unconfirmed(basis: Basis) -> dict[str, bool]:
+    """Which of the shown facts the profile marks unconfirmed: the README marks them where shown."""
+    marked = set(basis.profile.get("unconfirmed") or [])
+    return {
+        "domain": f"environments.{basis.answers['environment']}.domain" in marked,
+        "allowed_registries": "allowed_registries" in marked,
+        "guideline_url": "guideline_url" in marked,
+        "gpu_placement": any(
+            f"knative.features.{flag}" in basis.cluster["unconfirmed"] for flag in GPU_PLACEMENT_FLAGS.values()
+        ),
+    }
+
+
+def derive(answers: dict[str, Any]) -> dict[str, Any]:
+    """The derived values for one set of answers (raises KeyError while answers are missing)."""
+    basis = Basis.of(answers)
+    profile, env, mode, runtime = basis.profile, basis.env, basis.mode, basis.runtime
+    version = kit_version()
+    src_path = str((answers.get("_copier_answers") or {}).get("_src_path") or KIT_ROOT)
+    pin = kit_pin(src_path, version, profile["kit_source"], KIT_ROOT)
+    common_labels, isvc_labels = labels(basis)
+    required = required_annotations(basis)
+    metrics_port = SERVERS[runtime.server].port or HTTP_PORT
+    isvc_scrape, pod_scrape = scrape_annotations(mode, metrics_port, bool(answers.get("monitoring")))
+    urls = endpoints(basis)
+    service_facts = facts(basis, pin, required, urls)
     return {
         "version": version,
-        "facts": facts,
+        "facts": service_facts,
         "mode": mode,
-        "mode_name": mode_name,
-        "scaling": scaling(env["deployment_mode"], answers),
-        "package_name": package,
+        "mode_name": service_facts["deployment_mode"]["name"],
+        "scaling": scaling(basis.mode_key, answers),
+        "package_name": basis.package,
         "runtime": runtime,
         "generation": env["generation"],
         "next_gen": env["generation"] == "next-gen",
         # Profile-wide facts READMEs explain: a next-gen generation to move to, an Istio CNI UID somewhere.
         "platform_has_next_gen": {"legacy", "next-gen"} <= set(profile["generations"]),
         "platform_uses_uid": any(g.get("storage_initializer_uid") for g in profile["generations"].values()),
-        "external_url": endpoints["external"],
-        "internal_url": endpoints["internal"],
-        "local_gateway_url": endpoints["local_gateway"],
-        "gateway_host_header": endpoints["gateway_host_header"],
+        "external_url": urls["external"],
+        "internal_url": urls["internal"],
+        "local_gateway_url": urls["local_gateway"],
+        "gateway_host_header": urls["gateway_host_header"],
         "ready_unknown_is_known_issue": env["ready_unknown_is_known_issue"],
         "workspace_setup": env["workspace_setup"],
         "common_labels": common_labels,
-        "isvc_labels": labels,
-        "isvc_annotations": annotations,
-        "required_annotations": required_annotations,
-        "storage_initializer": storage_initializer,
-        "serving_runtime_name": f"{name}-{answers['runtime']}",
+        "isvc_labels": isvc_labels,
+        # The kit version changes every release: first, away from the end where owners add their own.
+        "isvc_annotations": {
+            KIT_VERSION_ANNOTATION: version,
+            DEPLOYMENT_MODE_ANNOTATION: service_facts["deployment_mode"]["name"],
+            **required,
+            **autoscaling_annotations(basis.mode_key, answers),
+            **isvc_scrape,
+        },
+        "required_annotations": required,
+        "storage_initializer": basis.storage_initializer,
+        "serving_runtime_name": f"{basis.name}-{answers['runtime']}",
         "http_port": HTTP_PORT,
-        "entrypoint": facts["entrypoint"],
-        "container_args": fill(runtime.args),
-        "probes": {kind: path.replace("{name}", name) for kind, path in runtime.probes},
+        "entrypoint": service_facts["entrypoint"],
+        "container_args": filled(basis, runtime.args),
+        "probes": {kind: path.replace("{name}", basis.name) for kind, path in runtime.probes},
         # The image's default arguments: the ServingRuntime's, with the name KServe would put in.
-        "image_cmd": [arg.replace("{{.Name}}", name) for arg in fill(runtime.args)],
-        "storage_uri": facts["storage_uri"],
+        "image_cmd": [arg.replace("{{.Name}}", basis.name) for arg in filled(basis, runtime.args)],
+        "storage_uri": service_facts["storage_uri"],
         "artifact_dirs": " and ".join(f"{local}/" for local in runtime.artifacts.values()),
-        "model_dir": model_dir,
-        "vault": vault_facts,
-        "pod_annotations": {**(vault_annotations(answers) if vault else {}), **pod_scrape},
+        "model_dir": basis.model_dir,
+        "vault": service_facts["vault"],
+        "pod_annotations": {**(vault_annotations(answers) if basis.vault else {}), **pod_scrape},
         "metrics_port": metrics_port,
-        "monitoring": {
-            # The profile's `rule_labels`: what the platform's Prometheus selects PrometheusRules by.
-            "labels": {**common_labels, "team": answers["owner"], **(profile["monitoring"].get("rule_labels") or {})},
-            "rules": alert_rules(runtime.server, answers, int(profile["monitoring"]["restarts"])),
-            "dashboard": dashboard(runtime.server, answers),
-        }
-        if monitored
-        else None,
-        "gpu_resource": profile["gpu"]["resource"] if gpu else None,
-        "gpu_count": 1 if gpu else 0,
-        "gpu_placement": gpu_placement(profile, env["deployment_mode"], cluster) if gpu else None,
-        "base_image": profile["base_images"][answers["runtime"]]["gpu" if gpu else "cpu"],
+        "max_request_bytes": MAX_REQUEST_BYTES,
+        "monitoring": monitoring(basis, common_labels),
+        "gpu_resource": profile["gpu"]["resource"] if basis.gpu else None,
+        "gpu_count": 1 if basis.gpu else 0,
+        "gpu_placement": gpu_placement(profile, basis.mode_key, basis.cluster) if basis.gpu else None,
+        "base_image": profile["base_images"][answers["runtime"]]["gpu" if basis.gpu else "cpu"],
         "torch": TORCH if TORCH in runtime.dependencies else None,
         "torch_cpu_index": TORCH_CPU_INDEX,
         "ruff": RUFF,
         "uv": UV,
         "tooling": pin,
         "contacts": profile["contacts"],
-        "unconfirmed": {
-            "domain": f"environments.{answers['environment']}.domain" in unconfirmed,
-            "allowed_registries": "allowed_registries" in unconfirmed,
-            "guideline_url": "guideline_url" in unconfirmed,
-            "gpu_placement": any(
-                f"knative.features.{flag}" in cluster["unconfirmed"] for flag in GPU_PLACEMENT_FLAGS.values()
-            ),
-        },
+        "unconfirmed": unconfirmed(basis),
         "unconfirmed_note": f"[unconfirmed: ask {profile['contacts']['infra']}]",
     }

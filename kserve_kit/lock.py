@@ -45,7 +45,8 @@ def compile_lock(repo: Path, name: str, args: argparse.Namespace) -> None:
     if not uv.is_file():
         raise KitError(f"uv is not in {uv.parent}: run `make install` (uv is a dev dependency)")
     dev = LOCKS[name]
-    command = [str(uv), "pip", "compile", "pyproject.toml", *(["-", "--extra", "dev"] if dev else []),
+    # `-`: kserve-kit's pin from stdin (the serving library is a runtime dependency, the tooling a dev one).
+    command = [str(uv), "pip", "compile", "pyproject.toml", "-", *(["--extra", "dev"] if dev else []),
                "--universal", "--python-version", PYTHON, "--generate-hashes", "--quiet",
                "--custom-compile-command", "make lock", *(f"--no-emit-package={package}" for package in UNHASHED),
                *(["--extra-index-url", args.torch_index] if args.torch_index else []),

@@ -94,12 +94,11 @@ def test_a_server_writing_to_its_root_is_named(installed: Render, podman_with: d
     owner = installed(**OWNERS["sklearn"])
     repo = variant(owner, tmp_path, "writer")
     model = repo / "text_classifier" / "model.py"
+    # The owner's model class writes a cache file when it loads (its class is the file's last block).
     model.write_text(
-        model.read_text().replace(
-            "        self.ready = True\n",
-            '        Path("/app/cache.txt").write_text("x")\n        self.ready = True\n',
-            1,
-        )
+        model.read_text()
+        + "\n    def load(self) -> bool:\n        from pathlib import Path\n\n"
+        + '        Path("/app/cache.txt").write_text("x")\n        return super().load()\n'
     )
     errors = failing(repo, podman_with, owner / ".venv" / "bin" / "python")
     assert "the server writes to /app/cache.txt on the read-only root filesystem" in errors

@@ -86,16 +86,15 @@ import argparse
 from pathlib import Path
 
 import joblib
+from kserve_kit.serving.artifacts import JOBLIB_FILE
 from sklearn.datasets import load_wine
 from sklearn.ensemble import RandomForestClassifier
-
-from text_classifier.model import MODEL_FILE
 
 
 def train(output_dir: Path) -> Path:
     features, labels = load_wine(return_X_y=True)
     output_dir.mkdir(parents=True, exist_ok=True)
-    path = output_dir / MODEL_FILE
+    path = output_dir / JOBLIB_FILE
     joblib.dump(RandomForestClassifier(n_estimators=20, random_state=0).fit(features, labels), path)
     return path
 

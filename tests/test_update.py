@@ -466,7 +466,7 @@ def test_a_torchserve_service_moves_to_pytorch_with_a_report_of_its_handler_chan
     assert "migration: TorchServe -> PyTorch: 1 handler change(s) to move" in out
     assert "migration: to_model_input now comes from predictor.py in training/train.py" in out
     report = (service / "MIGRATION-torchserve-to-pytorch.md").read_text()
-    assert "### `postprocess` in `digits/handler.py`" in report and "the end of `PyTorchModel.predict`" in report
+    assert "### `postprocess` in `digits/handler.py`" in report and "the end of `PyTorchModel.predict_rows`" in report
     assert "+        return [lab if lab != 7 else 1 for lab in labels]" in report
     assert "TorchServe batched up to 8 requests" in report
     for gone in ("digits/handler.py", "digits/protocol.py", "config/config.properties"):

@@ -194,7 +194,7 @@ def test_a_kit_release_never_breaks_a_service_that_has_not_updated(
     assert f"Version: {facts_of(service)['kit_version']}" in shown.stdout  # not 0.5.0
     check = subprocess.run([service / ".venv" / "bin" / "kserve-kit", "update-check"], cwd=service,
                            capture_output=True, text=True)  # fmt: skip
-    assert check.returncode == BEHIND and "kserve-template 0.4.0 is out: 1 kit commit(s)" in check.stdout
+    assert check.returncode == BEHIND and "kserve-template 0.5.0 is out: 1 kit commit(s)" in check.stdout
 
 
 @pytest.mark.e2e

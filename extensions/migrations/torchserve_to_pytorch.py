@@ -33,13 +33,14 @@ REPORT = Path("MIGRATION-torchserve-to-pytorch.md")
 MOVED = ("{package}/handler.py", "{package}/protocol.py", "config/config.properties")  # what the move removes
 # Where each piece of a TorchServe handler goes in the PyTorch runtime's predictor.py.
 WHERE = {
-    "initialize": "`PyTorchModel.load` (building the network, loading the weights, the device)",
-    "preprocess": "`to_model_input` or the start of `PyTorchModel.predict`",
-    "inference": "`PyTorchModel.predict` (the forward pass under `torch.inference_mode()`)",
-    "postprocess": "the end of `PyTorchModel.predict` (scores -> the response)",
-    "handle": "`PyTorchModel.predict`: KServe calls it per request (its batcher merges V1 requests)",
-    "parse_request": "`inputs.rows` (the V1/V2 body checks; the route decides the protocol there)",
-    "format_response": "`get_predict_response` in `PyTorchModel.predict`",
+    "initialize": "`PyTorchModel.load` (kserve-kit's `TorchModel.load` builds `network_class` on the device and "
+    "loads the weights: extend it)",
+    "preprocess": "`to_model_input` or the start of `PyTorchModel.predict_rows`",
+    "inference": "`PyTorchModel.predict_rows` (the forward pass: `self.forward`, without autograd)",
+    "postprocess": "the end of `PyTorchModel.predict_rows` (scores -> one prediction per row)",
+    "handle": "`PyTorchModel.predict_rows`: the server batches concurrent requests into one call (`batch_size`)",
+    "parse_request": "`kserve_kit.serving.inputs` (the V1/V2 body checks; the route decides the protocol there)",
+    "format_response": "`kserve_kit.serving.inputs.answer` (the library answers in the route's protocol)",
 }
 
 

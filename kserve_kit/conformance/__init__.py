@@ -6,5 +6,6 @@ owner's tests, which may use the plugin's fixtures (plugin.py).
     test_server.py          every server: the sample by each protocol, 400s, 413, bursts, recovery
     test_kserve_server.py   KServe's Python server: POST only, one-line client errors, the fast path
     test_inputs.py          the serving library's request checks, in the service's environment
+    test_batching.py        the serving library's batching, in the service's environment
     test_monitoring.py      monitoring/ asks only for what the server exports (with monitoring/)
 """

@@ -25,7 +25,7 @@ def conformance_modules(service: Service) -> list[Path]:
     """The modules that apply to this service: by its server kind, and its monitoring/."""
     modules = ["test_server.py"]
     if service.server == "kserve":
-        modules += ["test_kserve_server.py", "test_inputs.py"]
+        modules += ["test_kserve_server.py", "test_inputs.py", "test_batching.py"]
     if (service.root / "monitoring").is_dir():
         modules.append("test_monitoring.py")
     return [HERE / module for module in modules]

@@ -129,6 +129,9 @@ class RequestMetrics:
 
     def __init__(self, app: Any, models: set[str]) -> None:
         self.app, self.models = app, models
+        # The labelled series, looked up once each (models and status codes are few): per request the
+        # lookup would cost more than the count.
+        self.series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         route = INFERENCE_ROUTE.match(scope["path"]) if scope["type"] == "http" else None
@@ -148,8 +151,13 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, recording_send)
         finally:
-            REQUESTS.labels(model, protocol, str(status)).inc()
-            LATENCY.labels(model, protocol).observe(time.perf_counter() - started)
+            series = self.series.get((model, protocol, status))
+            if series is None:
+                series = self.series[(model, protocol, status)] = (
+                    REQUESTS.labels(model, protocol, str(status)), LATENCY.labels(model, protocol)
+                )  # fmt: skip
+            series[0].inc()
+            series[1].observe(time.perf_counter() - started)
 
 
 async def send_error(send: Any, status: int, message: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:

@@ -27,13 +27,12 @@ from kserve import Model, ModelServer, model_server  # noqa: E402
 
 from kserve_kit.serving import guards  # noqa: E402
 from kserve_kit.serving.fast import FastInference  # noqa: E402
+from kserve_kit.serving.limits import MAX_REQUEST_BYTES  # noqa: E402
 from kserve_kit.serving.models import RowsModel  # noqa: E402
 
 # KServe answers with FastAPI's ORJSONResponse, which newer FastAPI releases deprecate: the warning is
 # about KServe's code, not the service's, and would be printed at the first request.
 warnings.filterwarnings("ignore", message="ORJSONResponse is deprecated")
-
-MAX_REQUEST_BYTES = 8 * 1024 * 1024  # as TorchServe's max_request_size in the TorchServe runtime
 
 # `import kserve` already parses sys.argv for its own flags: extend its parser, don't replace it.
 parser = argparse.ArgumentParser(parents=[model_server.parser])

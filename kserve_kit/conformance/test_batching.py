@@ -1,0 +1,63 @@
+"""The serving library's batching (kserve_kit.serving.batching), in the service's environment:
+concurrent requests share a call up to the bound, each gets its own rows' answers, a lone request is
+a call of its own at once, and a failing call fails only its own requests."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from kserve_kit.serving.batching import Batcher
+
+
+class Model:
+    """Doubles its rows; records the size of each call; fails a call holding a row of -1."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        self.calls.append(len(rows))
+        if (rows == -1).any():
+            raise ValueError("a bad row")
+        return rows[:, 0] * 2
+
+
+@pytest.mark.parametrize("in_thread", [False, True])
+def test_concurrent_requests_share_calls_up_to_the_bound(in_thread: bool) -> None:
+    model = Model()
+
+    async def main() -> list[np.ndarray]:
+        batcher = Batcher(model, max_requests=4, in_thread=in_thread)
+        return await asyncio.gather(*(batcher(np.array([[float(i)]] * (1 + i % 2))) for i in range(10)))
+
+    answers = asyncio.run(main())
+    assert [answer.tolist() for answer in answers] == [[2.0 * i] * (1 + i % 2) for i in range(10)]
+    assert len(model.calls) == 3 and sum(model.calls) == 15  # 4 + 4 + 2 requests
+
+
+def test_a_lone_request_is_a_call_of_its_own() -> None:
+    model = Model()
+
+    async def main() -> None:
+        batcher = Batcher(model, max_requests=32)
+        for i in range(3):
+            assert (await batcher(np.array([[float(i)]]))).tolist() == [2.0 * i]
+
+    asyncio.run(main())
+    assert model.calls == [1, 1, 1]
+
+
+def test_a_failing_call_fails_only_its_own_requests() -> None:
+    model = Model()
+
+    async def main() -> list[object]:
+        batcher = Batcher(model, max_requests=2)
+        rows = [[1.0], [-1.0], [3.0], [4.0]]  # calls: [1, -1] fails, [3, 4] answers
+        return await asyncio.gather(*(batcher(np.array([row])) for row in rows), return_exceptions=True)
+
+    first, second, third, fourth = asyncio.run(main())
+    assert isinstance(first, ValueError) and isinstance(second, ValueError)
+    assert third.tolist() == [6.0] and fourth.tolist() == [8.0]  # type: ignore[union-attr]
