@@ -5,7 +5,7 @@ with wrk (a native load generator: on 2 cores a Python client takes the server's
 it, with the kit's Python client. TorchServe runs with its batching off (batch 1) and on (batch 8,
 10 ms, as rendered); the PyTorch runtime as rendered (its server batches in-process, batch_size 32).
 
-    .venv/bin/python -m bench.pytorch [--seconds 10] [--rounds 2] [--client-requests 200]
+    .venv/bin/python -m bench.pytorch [--seconds 10] [--rounds 2] [--client-requests 200] [--concurrency 1 8 64]
                                       [--repo PYTORCH_REPO --repo TORCHSERVE_REPO]
 """
 
@@ -32,7 +32,7 @@ TORCHSERVE = {"TorchServe, batch 1": (1, 0), "TorchServe, batch 8": (8, 10)}
 
 
 def measure(
-    results: Results, name: str, repo: Path, python: Path, body: dict[str, Any], seconds: int, client_requests: int
+    results: Results, name: str, repo: Path, python: Path, body: dict[str, Any], args: argparse.Namespace
 ) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -51,9 +51,9 @@ def measure(
             except httpx.HTTPError:
                 time.sleep(0.05)
         results.setdefault((name, "cold start to first prediction (s)"), []).append(time.perf_counter() - started)
-        for concurrency in CONCURRENCY:
-            native = wrk(predict, body, concurrency, seconds)
-            client = load(predict, body, client_requests * concurrency, concurrency)
+        for concurrency in args.concurrency:
+            native = wrk(predict, body, concurrency, args.seconds)
+            client = load(predict, body, args.client_requests * concurrency, concurrency)
             for tool, stats in (("wrk", native), ("python client", client)):
                 for key in ("p50_ms", "p99_ms", "rps"):
                     results.setdefault((name, f"c={concurrency} {key} ({tool})"), []).append(stats[key])
@@ -70,6 +70,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="wrk's duration per cell")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds; medians are reported")
     parser.add_argument("--client-requests", type=int, default=200, help="the Python client's requests per connection")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCY), help="connections per cell")
     parser.add_argument(
         "--repo", type=Path, action="append", help="installed, trained: a PyTorch then a TorchServe service"
     )
@@ -89,11 +90,11 @@ def main() -> None:
     results: Results = {}
     try:
         for _ in range(args.rounds):
-            measure(results, "PyTorch", pytorch, pytorch_python, body, args.seconds, args.client_requests)
+            measure(results, "PyTorch", pytorch, pytorch_python, body, args)
             for name, (batch, delay) in TORCHSERVE.items():
                 config.write_text(re.sub(r'"batchSize": \d+, "maxBatchDelay": \d+',
                                          f'"batchSize": {batch}, "maxBatchDelay": {delay}', shipped))  # fmt: skip
-                measure(results, name, torchserve, torchserve_python, body, args.seconds, args.client_requests)
+                measure(results, name, torchserve, torchserve_python, body, args)
     finally:
         config.write_text(shipped, encoding="utf-8")
     shutil.rmtree(scratch)

@@ -31,7 +31,7 @@ def test_render_benchmark_prints_its_table() -> None:
         (
             "bench.pytorch",
             None,
-            ["--seconds", "1", "--rounds", "1", "--client-requests", "5"],
+            ["--seconds", "1", "--rounds", "1", "--client-requests", "5", "--concurrency", "1", "8"],
             "PyTorch vs best TorchServe",
         ),
     ],
