@@ -11,7 +11,9 @@ import pytest
 from kserve import InferRequest
 from kserve.errors import InvalidInput
 from kserve.protocol.rest.v2_datamodels import InferenceRequest
+from kserve.utils.numpy_codec import from_np_dtype
 
+from kserve_kit.serving.fast import v2_datatype
 from kserve_kit.serving.inputs import answer, rows, v2_json_rows
 
 
@@ -122,3 +124,14 @@ def test_the_fast_paths_v2_reading_refuses_what_kserves_does(body: Any, message:
 def test_the_fast_paths_v2_reading_gives_kserves_rows(width: int) -> None:
     tensor = {"name": "input-0", "shape": [2, width], "datatype": "FP32", "data": [[0.5] * width, [1.0] * width]}
     assert (v2_json_rows({"inputs": [tensor]}, width) == rows(v2(tensor), width)).all()
+
+
+@pytest.mark.parametrize(
+    "dtype", ["bool", "int8", "int16", "int32", "int64", "uint8", "uint32", "float16", "float32", "float64"]
+)
+def test_the_fast_path_names_datatypes_as_kserve_does(dtype: str) -> None:
+    assert v2_datatype(np.zeros(2, dtype=dtype)) == from_np_dtype(np.dtype(dtype))
+
+
+def test_string_labels_are_bytes_on_the_fast_path() -> None:
+    assert v2_datatype(np.array(["setosa"])) == "BYTES" == v2_datatype(np.array(["setosa"], dtype=object))

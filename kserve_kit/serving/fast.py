@@ -27,17 +27,19 @@ from kserve_kit.serving.models import RowsModel
 
 logger = logging.getLogger("kserve")
 JSON = b"application/json"
-# np.dtype.kind -> the V2 datatype of the predictions (KServe's from_np_dtype for these kinds).
-V2_DATATYPES = {"b": "BOOL", "i": "INT64", "u": "UINT64", "f": "FP64", "U": "BYTES", "S": "BYTES", "O": "BYTES"}
 V2_PLAIN_KEYS = {"id", "inputs"}  # a request with other keys (parameters, outputs) is KServe's to answer
 
 
 def v2_datatype(predictions: np.ndarray) -> str:
-    if predictions.dtype == np.float32:
-        return "FP32"
-    if predictions.dtype.kind in "iu" and predictions.dtype.itemsize < 8:
-        return f"{'U' if predictions.dtype.kind == 'u' else ''}INT{predictions.dtype.itemsize * 8}"
-    return V2_DATATYPES.get(predictions.dtype.kind, "BYTES")
+    """The V2 datatype of the predictions, as KServe's from_np_dtype names it."""
+    kind, bits = predictions.dtype.kind, predictions.dtype.itemsize * 8
+    if kind == "b":
+        return "BOOL"
+    if kind == "f":
+        return f"FP{bits}"
+    if kind in "iu":
+        return f"{'U' if kind == 'u' else ''}INT{bits}"
+    return "BYTES"  # strings (labels), objects
 
 
 def v2_answer(model_name: str, request_id: Any, predictions: np.ndarray) -> dict[str, Any]:
