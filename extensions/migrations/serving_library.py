@@ -24,15 +24,14 @@ from extensions.migrations.renders import render  # noqa: E402
 
 REPORT = Path("MIGRATION-serving-library.md")
 OWNERS_FILES = ("{package}/model.py", "{package}/predictor.py", "training/train.py")
-# What the removed modules' importers get instead: (pattern, replacement), `{package}` filled in.
+# What the removed modules' importers get instead: (the removed module, pattern, replacement), with
+# `{package}` filled in; MODEL_FILE left model.py for the library (model.py itself stays).
 IMPORTS = (
-    (r"from {package}\.inputs import", "from kserve_kit.serving.inputs import"),
-    (r"from {package} import guards\b", "from kserve_kit.serving import guards"),
-    (
-        r"from {package}\.model import MODEL_FILE\b",
-        "from kserve_kit.serving.artifacts import JOBLIB_FILE as MODEL_FILE",
-    ),  # fmt: skip
-)
+    ("inputs", r"from {package}\.inputs import", "from kserve_kit.serving.inputs import"),
+    ("guards", r"from {package} import guards\b", "from kserve_kit.serving import guards"),
+    (None, r"from {package}\.model import MODEL_FILE\b",
+     "from kserve_kit.serving.artifacts import JOBLIB_FILE as MODEL_FILE"),
+)  # fmt: skip
 
 
 def packages() -> list[str]:
@@ -42,10 +41,9 @@ def packages() -> list[str]:
 
 
 def repoint(text: str, package: str) -> str:
-    for pattern, replacement in IMPORTS:
-        module = pattern.split("import")[0].split()[-1].replace("\\", "")
-        if module.endswith(".inputs") and Path(package, "inputs.py").is_file():
-            continue  # the owner kept their own inputs.py: their imports stay with it
+    for module, pattern, replacement in IMPORTS:
+        if module and Path(package, f"{module}.py").is_file():
+            continue  # the owner kept their own copy of it (MIGRATION-kept-files.md): their imports stay with it
         text = re.sub(pattern.format(package=package), replacement, text)
     return text
 

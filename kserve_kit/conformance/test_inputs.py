@@ -13,7 +13,7 @@ from kserve.errors import InvalidInput
 from kserve.protocol.rest.v2_datamodels import InferenceRequest
 from kserve.utils.numpy_codec import from_np_dtype
 
-from kserve_kit.serving.fast import v2_datatype
+from kserve_kit.serving.fast import v2_answer
 from kserve_kit.serving.inputs import answer, rows, v2_json_rows
 
 
@@ -130,8 +130,11 @@ def test_the_fast_paths_v2_reading_gives_kserves_rows(width: int) -> None:
     "dtype", ["bool", "int8", "int16", "int32", "int64", "uint8", "uint32", "float16", "float32", "float64"]
 )
 def test_the_fast_path_names_datatypes_as_kserve_does(dtype: str) -> None:
-    assert v2_datatype(np.zeros(2, dtype=dtype)) == from_np_dtype(np.dtype(dtype))
+    [output] = v2_answer("model", "one", np.zeros(2, dtype=dtype))["outputs"]
+    assert output["datatype"] == from_np_dtype(np.dtype(dtype)) and output["shape"] == [2]
 
 
 def test_string_labels_are_bytes_on_the_fast_path() -> None:
-    assert v2_datatype(np.array(["setosa"])) == "BYTES" == v2_datatype(np.array(["setosa"], dtype=object))
+    for labels in (np.array(["setosa"]), np.array(["setosa"], dtype=object)):
+        [output] = v2_answer("model", "one", labels)["outputs"]
+        assert output["datatype"] == "BYTES" and output["data"] == ["setosa"]

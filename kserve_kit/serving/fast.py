@@ -20,31 +20,19 @@ import numpy as np
 import orjson
 from kserve.errors import InvalidInput
 from kserve.metrics import PREDICT_HIST_TIME
+from kserve.utils.numpy_codec import from_np_dtype
 
-from kserve_kit.serving.guards import Message, Scope, send_error
+from kserve_kit.serving.guards import JSON, Message, Scope, content_type, send_error, send_json
 from kserve_kit.serving.inputs import v1_rows, v2_json_rows
 from kserve_kit.serving.models import RowsModel
 
 logger = logging.getLogger("kserve")
-JSON = b"application/json"
 V2_PLAIN_KEYS = {"id", "inputs"}  # a request with other keys (parameters, outputs) is KServe's to answer
-
-
-def v2_datatype(predictions: np.ndarray) -> str:
-    """The V2 datatype of the predictions, as KServe's from_np_dtype names it."""
-    kind, bits = predictions.dtype.kind, predictions.dtype.itemsize * 8
-    if kind == "b":
-        return "BOOL"
-    if kind == "f":
-        return f"FP{bits}"
-    if kind in "iu":
-        return f"{'U' if kind == 'u' else ''}INT{bits}"
-    return "BYTES"  # strings (labels), objects
 
 
 def v2_answer(model_name: str, request_id: Any, predictions: np.ndarray) -> dict[str, Any]:
     """KServe's V2 answer (get_predict_response, as its REST route encodes it)."""
-    output = {"name": "output-0", "shape": list(predictions.shape), "datatype": v2_datatype(predictions),
+    output = {"name": "output-0", "shape": list(predictions.shape), "datatype": from_np_dtype(predictions.dtype),
               "parameters": None, "data": predictions.ravel().tolist()}  # fmt: skip
     request_id = request_id if isinstance(request_id, str) and request_id else str(uuid.uuid4())
     return {"model_name": model_name, "model_version": None, "id": request_id, "parameters": None,
@@ -61,7 +49,7 @@ class FastInference:
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         protocol = self.routes.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
-        if protocol is None or not _is_json(scope):
+        if protocol is None or content_type(scope) != JSON:
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
@@ -89,19 +77,12 @@ class FastInference:
             answer: dict[str, Any] = {"predictions": predictions.tolist()}
         else:
             answer = v2_answer(self.model.name, payload.get("id"), predictions)
-        await _send_json(send, orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY))
+        await send_json(send, 200, orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY))
 
     async def refuse(self, send: Any, message: str) -> None:
         """The client's mistake: a 400 saying what is wrong, logged as one line (as on KServe's route)."""
         logger.info("client error (400): %s", message)
         await send_error(send, 400, message)
-
-
-def _is_json(scope: Scope) -> bool:
-    for key, value in scope["headers"]:
-        if key == b"content-type":
-            return value.split(b";")[0].strip().lower() == JSON
-    return False
 
 
 async def _read_body(receive: Any) -> bytes:
@@ -125,9 +106,3 @@ def _replay(body: bytes, receive: Any) -> Any:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return replaying_receive
-
-
-async def _send_json(send: Any, body: bytes) -> None:
-    headers = [(b"content-type", JSON), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

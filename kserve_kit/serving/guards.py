@@ -32,6 +32,7 @@ from prometheus_client import Counter, Histogram
 
 # KServe's binary tensor extension announces itself with this header; anything else must be JSON.
 BINARY_EXTENSION_HEADER = b"inference-header-content-length"
+JSON = b"application/json"
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -87,9 +88,8 @@ class V2JsonBodies:
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].endswith("/infer"):
-            headers = dict(scope["headers"])
-            content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-            if content_type != b"application/json" and BINARY_EXTENSION_HEADER not in headers:
+            binary = any(key == BINARY_EXTENSION_HEADER for key, _ in scope["headers"])
+            if content_type(scope) != JSON and not binary:
                 await send_error(send, 400, "the body must be JSON, sent with Content-Type: application/json")
                 return
         await self.app(scope, receive, send)
@@ -162,10 +162,20 @@ class RequestMetrics:
 
 async def send_error(send: Any, status: int, message: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
     """Answer `{"error": message}` with `status`, as KServe answers its own errors."""
-    body = json.dumps({"error": message}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *(headers or [])]
+    await send_json(send, status, json.dumps({"error": message}).encode(), headers)
+
+
+async def send_json(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """Answer a JSON `body` with `status` (and any further headers)."""
+    headers = [(b"content-type", JSON), (b"content-length", str(len(body)).encode()), *(headers or [])]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def content_type(scope: Scope) -> bytes:
+    """The request's media type (`application/json` of `application/json; charset=utf-8`), lower-case."""
+    value = next((value for key, value in scope["headers"] if key == b"content-type"), b"")
+    return value.split(b";")[0].strip().lower()
 
 
 async def v2_body_error(request: Request, error: RequestValidationError) -> JSONResponse:
