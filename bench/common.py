@@ -40,6 +40,14 @@ def prepared(repo: Path | None, **answers: Any) -> tuple[Path, Path, bool]:
     return destination, destination / ".venv" / "bin" / "python", True
 
 
+def kit_serve(python: Path, port: int, runtime: str) -> list[str]:
+    """`kserve-kit serve` (`make run`): the server as its ServingRuntime starts it. KServe's Python server
+    in one process, as in a 1-CPU pod (the default `cpu_limit`): its peers here serve from one process
+    too (bench.cpus measures the workers)."""
+    one_process = [] if runtime == "torchserve" else ["--workers", "1"]
+    return [str(python), "-m", "kserve_kit", "serve", "--port", str(port), *one_process]
+
+
 def repo_argument(parser: Any) -> None:
     parser.add_argument("--repo", type=Path, help="an installed, trained service to measure (default: render one)")
 

@@ -2,7 +2,8 @@
 pick, side by side in one run, with wrk (servers alternating round by round):
 
 - kit: the service's server exactly as its ServingRuntime starts it (`kserve-kit serve`: the
-  ServingRuntime's own arguments, logging and all);
+  ServingRuntime's own arguments, logging and all), in one process as in a 1-CPU pod, the peers'
+  count (bench.cpus measures the workers);
 - floor: a raw ASGI app doing the same work (uvicorn + httptools + uvloop + orjson, the owner's same
   `predict_rows` on the same rows, no checks, no metrics, no logs);
 - plain KServe: a `kserve.Model` predicting `instances` with KServe's own defaults (and the same
@@ -25,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from bench.common import Results, cleanup, free_port, machine, prepared, server, table, wrk
+from bench.common import Results, cleanup, free_port, kit_serve, machine, prepared, server, table, wrk
 
 FLOOR_SERVER = """
 import importlib, sys, numpy as np, orjson, uvicorn
@@ -103,7 +104,7 @@ def commands(repo: Path, python: Path, port: int) -> dict[str, list[str]]:
     module, cls = {"sklearn": ("model", "SklearnModel"), "pytorch": ("predictor", "PyTorchModel")}[runtime]
     model_dir = str(repo / "model")
     return {
-        "kit": [str(python), "-m", "kserve_kit", "serve", "--port", str(port)],
+        "kit": kit_serve(python, port, runtime),
         "floor": [str(python), str(repo / "floor_server.py"), package, module, cls, model, model_dir, str(port)],
         "plain KServe": [
             str(python),

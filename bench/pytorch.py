@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import yaml
 
-from bench.common import Results, cleanup, free_port, load, machine, prepared, table, wrk
+from bench.common import Results, cleanup, free_port, kit_serve, load, machine, prepared, table, wrk
 
 CONCURRENCY = (1, 8, 64)
 TORCHSERVE = {"TorchServe, batch 1": (1, 0), "TorchServe, batch 8": (8, 10)}
@@ -39,7 +39,8 @@ def measure(
     model = yaml.safe_load((repo / ".copier-answers.yml").read_text())["service_name"]
     predict = f"{url}/v1/models/{model}:predict"
     started = time.perf_counter()
-    process = subprocess.Popen([str(python), "-m", "kserve_kit", "serve", "--port", str(port)], cwd=repo,
+    runtime = yaml.safe_load((repo / "kserve-kit.yaml").read_text())["runtime"]
+    process = subprocess.Popen(kit_serve(python, port, runtime), cwd=repo,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         while True:  # ready = the first answered prediction (TorchServe's ready route says too little)

@@ -26,6 +26,7 @@ from bench.common import (
     cleanup,
     comparison,
     free_port,
+    kit_serve,
     machine,
     prepared,
     record_load,
@@ -99,7 +100,7 @@ def servers(
     }))  # fmt: skip
     return {
         "kit": (  # as its ServingRuntime starts it (its arguments, logging and all)
-            [str(python), "-m", "kserve_kit", "serve", "--port", str(port)],
+            kit_serve(python, port, "sklearn"),
             f"/v1/models/{model}",
             {"V1": v1, "V2": v2},
         ),  # fmt: skip

@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Protocol
@@ -89,7 +89,8 @@ class KServeLauncher:
     """KServe's Python model server: `python -m <package>` (the image's entrypoint) + the runtime's args."""
 
     def launch(self, service: Service, model_dir: Path, port: int, workdir: Path) -> Launch:
-        overrides = {"--http_port": str(port), "--grpc_port": str(free_port()), "--workers": "1"}
+        # Workers as in the pod: one per CPU this machine gives the server (kserve_kit.serving.workers).
+        overrides = {"--http_port": str(port), "--grpc_port": str(free_port())}
         args = [arg for arg in service.runtime_args(str(model_dir)) if arg.split("=")[0] not in overrides]
         command = [sys.executable, "-m", str(service.fact("package")), *args]
         command += [f"{option}={value}" for option, value in overrides.items()]
@@ -122,8 +123,12 @@ class LocalServer:
     """`with LocalServer(service) as server:` starts the server, waits for its port, stops it and
     removes its working directory after."""
 
-    def __init__(self, service: Service, model_dir: Path | None = None, port: int | None = None) -> None:
-        self.service, self.model_dir = service, model_dir
+    def __init__(
+        self, service: Service, model_dir: Path | None = None, port: int | None = None, workers: int | None = None
+    ) -> None:
+        if workers is not None and service.server != "kserve":
+            raise KitError(f"--workers is KServe's Python server's; {service.server}'s workers are in its config")
+        self.service, self.model_dir, self.workers = service, model_dir, workers
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.launcher = launchers()[service.server]
@@ -139,6 +144,8 @@ class LocalServer:
         ensure_free(self.port)
         model_dir = self.model_dir or model_dir_for(self.service, self.workdir)
         launch = self.launcher.launch(self.service, model_dir, self.port, self.workdir)
+        if self.workers is not None:
+            launch = replace(launch, command=[*launch.command, f"--workers={self.workers}"])
         self.bind = launch.bind
         self.metrics_url = f"http://127.0.0.1:{launch.metrics_port}/metrics"
         with self.log_path.open("wb") as log_file:
@@ -211,13 +218,14 @@ class LocalServer:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8080, help="port to serve on (default 8080)")
+    parser.add_argument("--workers", type=int, help="server processes (default: one per CPU here, as in the pod)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C or SIGTERM. The signals only set an event the loop watches: raised as
     KeyboardInterrupt anywhere (inside subprocess's own bookkeeping, say), they could leave the stop
     that follows waiting forever, and the server running."""
-    server, stopping = LocalServer(Service.load(args.repo), port=args.port), threading.Event()
+    server, stopping = LocalServer(Service.load(args.repo), port=args.port, workers=args.workers), threading.Event()
     previous = {number: signal.signal(number, lambda *_: stopping.set()) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         server.start(log=sys.stdout.buffer, stopping=stopping)

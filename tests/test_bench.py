@@ -54,3 +54,13 @@ def test_image_benchmark_prints_its_table(installed: Render, podman: dict[str, s
     result = subprocess.run(command, cwd=KIT_ROOT, capture_output=True, text=True, timeout=1800, env=podman)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "start to ready (s)" in result.stdout and "sklearn" in result.stdout and "torchserve" in result.stdout
+
+
+@pytest.mark.container
+def test_cpu_benchmark_prints_its_table(installed: Render, podman: dict[str, str], image_build_args: str) -> None:
+    repos = [arg for owner in ("sklearn", "pytorch") for arg in ("--repo", str(installed(**OWNERS[owner])))]
+    command = [sys.executable, "-m", "bench.cpus", "--rounds", "1", "--seconds", "2", *repos,
+               image_build_args.replace(" ", "=", 1)]  # fmt: skip
+    result = subprocess.run(command, cwd=KIT_ROOT, capture_output=True, text=True, timeout=1800, env=podman)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "rps per CPU used, 2 / 1" in result.stdout and "| 1 / 2" in result.stdout, result.stdout

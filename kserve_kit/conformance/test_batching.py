@@ -61,3 +61,20 @@ def test_a_failing_call_fails_only_its_own_requests() -> None:
     first, second, third, fourth = asyncio.run(main())
     assert isinstance(first, ValueError) and isinstance(second, ValueError)
     assert third.tolist() == [6.0] and fourth.tolist() == [8.0]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("in_thread", [False, True])
+def test_a_request_whose_client_left_does_not_break_its_call(in_thread: bool) -> None:
+    """A client that disconnects cancels its request while it waits for a call: the others of that
+    call still get their answers, and the batcher serves the next requests."""
+    model = Model()
+
+    async def main() -> list[list[float]]:
+        batcher = Batcher(model, max_requests=4, in_thread=in_thread)
+        requests = [asyncio.ensure_future(batcher(np.array([[float(i)]]))) for i in range(3)]
+        await asyncio.sleep(0)  # each is queued, the call not yet made
+        requests[1].cancel()
+        answered = [await requests[0], await requests[2]]
+        return [answer.tolist() for answer in [*answered, await batcher(np.array([[5.0]]))]]
+
+    assert asyncio.run(main()) == [[0.0], [4.0], [10.0]]

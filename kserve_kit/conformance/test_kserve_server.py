@@ -3,6 +3,8 @@ and the fast path (kserve_kit.serving.fast) answering exactly as KServe's own ro
 
 from __future__ import annotations
 
+import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -12,6 +14,7 @@ from kserve.protocol.rest.v2_datamodels import InferenceResponse
 
 from kserve_kit.local_server import LocalServer
 from kserve_kit.service import Service
+from kserve_kit.serving.limits import BODY_SECONDS, MAX_HEADER_BYTES
 
 
 def test_a_v1_body_on_the_v2_route_names_the_route(server: LocalServer, service: Service, sample: dict) -> None:
@@ -70,3 +73,41 @@ def test_concurrent_requests_each_get_their_own_answer(server: LocalServer, serv
         with ThreadPoolExecutor(max_workers=16) as pool:
             together = list(pool.map(predict, sample["instances"] * 8))
     assert together == alone * 8
+
+
+def _answered(metrics_url: str, model: str) -> float:
+    text = httpx.get(metrics_url, timeout=30).text
+    series = f'inference_requests_total{{code="200",model_name="{model}",protocol="v1"}} '
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(series))
+
+
+def test_the_metrics_count_the_requests_of_every_worker(server: LocalServer, service: Service, sample: dict) -> None:
+    """The server runs one worker per CPU (kserve_kit.serving.workers); each request on a connection of
+    its own may reach any of them, and any worker answers the scrape: every scrape counts them all."""
+    url = server.url + f"/v1/models/{service.name}:predict"
+    before = _answered(server.metrics_url, service.name)
+    for _ in range(12):
+        response = httpx.post(url, json={"instances": sample["instances"]}, timeout=30)  # a new connection each
+        assert response.status_code == 200, response.text
+    assert [_answered(server.metrics_url, service.name) - before for _ in range(4)] == [12.0] * 4
+
+
+def test_headers_over_the_meshs_limit_get_431(server: LocalServer, service: Service, sample: dict) -> None:
+    url = server.url + f"/v1/models/{service.name}:predict"
+    response = httpx.post(url, json={"instances": sample["instances"]}, headers={"x-big": "a" * (MAX_HEADER_BYTES + 1)})
+    assert response.status_code == 431 and "request headers larger than" in response.json()["error"], response.text
+    assert httpx.post(url, json={"instances": sample["instances"]}, headers={"x-small": "a" * 1024}).status_code == 200
+
+
+def test_a_body_that_trickles_in_gets_408(server: LocalServer, service: Service) -> None:
+    """A client that sends its headers and then a byte now and then holds a connection (and its
+    partial body) no longer than the body's time limit."""
+    head = (f"POST /v1/models/{service.name}:predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            "Content-Length: 100\r\n\r\n")  # fmt: skip
+    with socket.create_connection(("127.0.0.1", server.port), timeout=BODY_SECONDS + 20) as client:
+        client.sendall(head.encode() + b'{"instances": ')
+        started = time.monotonic()
+        answer = client.recv(65536).decode()
+    assert answer.startswith("HTTP/1.1 408"), answer[:200]
+    assert f"did not arrive within {BODY_SECONDS:g} s" in answer
+    assert BODY_SECONDS - 1 < time.monotonic() - started < BODY_SECONDS + 15

@@ -4,7 +4,8 @@ It goes into the service's image (`kserve-kit[serving]`, run-time dependencies o
 kit commit as the tooling; the service's own package holds only its model. Its parts:
 
     server     `serve(ModelClass)`: the start-up the ServingRuntime's arguments drive
-    cpus       the container's CPU quota; thread pools sized to it (before numpy or torch loads)
+    quota      the container's CPU quota and memory limit; thread pools sized to it (before numpy loads)
+    workers    one server process per CPU on one port; their metrics served together
     guards     what KServe lacks: body size limit, JSON bodies, POST only, request metrics, one-line errors
     fast       the fast path: JSON inference requests answered without KServe's per-request stack
     inputs     request bodies -> rows of numbers, or a 400 that says what was expected; answers by protocol

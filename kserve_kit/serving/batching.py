@@ -35,29 +35,61 @@ class Batcher:
         self.pending.append((rows, future))
         if not self.running:  # the drain starts on the loop's next turn: requests read in this one join it
             self.running = True
-            loop.create_task(self._drain())
+            if self.executor is None:
+                loop.call_soon(self._drain_on_loop)  # a callback, not a task: cheaper for a lone request
+            else:
+                loop.create_task(self._drain_in_thread())
         return await future
 
-    async def _drain(self) -> None:
+    def _next_batch(self) -> list[Pending]:
+        batch, self.pending = self.pending[: self.max_requests], self.pending[self.max_requests :]
+        return batch
+
+    def _drain_on_loop(self) -> None:
+        """One call, then the next on the loop's next turn: it reads what arrived during this one first."""
+        batch = self._next_batch()
+        try:
+            predictions = self.call(_joined(batch))
+        except Exception as error:
+            _fail(batch, error)
+        else:
+            _deliver(batch, predictions)
+        finally:
+            if self.pending:
+                asyncio.get_running_loop().call_soon(self._drain_on_loop)
+            else:
+                self.running = False
+
+    async def _drain_in_thread(self) -> None:
         loop = asyncio.get_running_loop()
         try:
             while self.pending:
-                batch, self.pending = self.pending[: self.max_requests], self.pending[self.max_requests :]
+                batch = self._next_batch()
                 try:
-                    joined = batch[0][0] if len(batch) == 1 else np.concatenate([rows for rows, _ in batch])
-                    if self.executor is None:
-                        predictions = self.call(joined)
-                    else:
-                        predictions = await loop.run_in_executor(self.executor, self.call, joined)
-                except Exception as error:  # each request of the call gets the error its own call would have
-                    for _, future in batch:
-                        future.set_exception(error)
+                    predictions = await loop.run_in_executor(self.executor, self.call, _joined(batch))
+                except Exception as error:
+                    _fail(batch, error)
                 else:
-                    start = 0
-                    for rows, future in batch:
-                        future.set_result(predictions[start : start + len(rows)])
-                        start += len(rows)
-                if self.executor is None:
-                    await asyncio.sleep(0)  # the loop reads what arrived during the call
+                    _deliver(batch, predictions)
         finally:
             self.running = False
+
+
+def _joined(batch: list[Pending]) -> np.ndarray:
+    return batch[0][0] if len(batch) == 1 else np.concatenate([rows for rows, _ in batch])
+
+
+def _fail(batch: list[Pending], error: Exception) -> None:
+    """Each request of the call gets the error its own call would have."""
+    for _, future in batch:
+        if not future.done():  # a request whose client went away was cancelled
+            future.set_exception(error)
+
+
+def _deliver(batch: list[Pending], predictions: np.ndarray) -> None:
+    """Each request gets the predictions of its own rows."""
+    start = 0
+    for rows, future in batch:
+        if not future.done():
+            future.set_result(predictions[start : start + len(rows)])
+        start += len(rows)

@@ -2,7 +2,9 @@
 
 - A request body size limit: without it a client can make the server read and parse an arbitrarily
   large JSON body before the model ever sees it. Bodies over the limit get HTTP 413 with a JSON
-  message, as on TorchServe services (`max_request_size`).
+  message, as on TorchServe services (`max_request_size`). Headers over 60 KiB get 431 (as Envoy
+  answers in the mesh), and a body that has not arrived within 10 s of its headers gets 408:
+  uvicorn has neither limit (limits.py).
 - V2 bodies that are not the Open Inference Protocol's JSON get a 400 that says what is wrong, as
   the V1 route's do: FastAPI answers them with a 422 and pydantic's dump, and KServe takes a body of
   any other Content-Type for its binary tensor extension and complains about a missing header.
@@ -18,6 +20,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -29,6 +32,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from kserve.errors import InvalidInput
 from prometheus_client import Counter, Histogram
+
+from kserve_kit.serving.limits import BODY_SECONDS, MAX_HEADER_BYTES
 
 # KServe's binary tensor extension announces itself with this header; anything else must be JSON.
 BINARY_EXTENSION_HEADER = b"inference-header-content-length"
@@ -42,38 +47,71 @@ class BodyTooLarge(Exception):
     pass
 
 
-class RequestSizeLimit:
-    """ASGI middleware: refuse bodies over `max_bytes`, by Content-Length or while reading a stream."""
+class BodyTooSlow(Exception):
+    pass
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+
+class RequestSizeLimit:
+    """ASGI middleware: refuse headers over `max_header_bytes` (431), bodies over `max_bytes` (413, by
+    Content-Length or while reading a stream) and bodies not received within `body_seconds` (408)."""
+
+    def __init__(
+        self, app: Any, max_bytes: int, max_header_bytes: int = MAX_HEADER_BYTES, body_seconds: float = BODY_SECONDS
+    ) -> None:
+        self.app, self.max_bytes, self.max_header_bytes, self.body_seconds = (
+            app,
+            max_bytes,
+            max_header_bytes,
+            body_seconds,
+        )
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = next((value for key, value in scope["headers"] if key == b"content-length"), None)
-        if length is not None and length.isdigit():
-            # The HTTP server delivers no more than Content-Length bytes: one check is enough.
-            if int(length) > self.max_bytes:
-                await self._refuse(send)
-            else:
-                await self.app(scope, receive, send)
+        if sum(len(key) + len(value) for key, value in scope["headers"]) > self.max_header_bytes:
+            await send_error(send, 431, f"request headers larger than {self.max_header_bytes} bytes")
             return
-        received = 0  # a streamed (chunked) body: count while it arrives
+        length = next((value for key, value in scope["headers"] if key == b"content-length"), None)
+        # The HTTP server delivers no more than Content-Length bytes: one check is enough.
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            await self._refuse(send)
+            return
+        counted = length is None or not length.isdigit()  # a streamed (chunked) body: count while it arrives
+        received, complete = 0, False
+        deadline = asyncio.get_running_loop().time() + self.body_seconds
 
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise BodyTooLarge
+        async def limited_receive() -> Message:
+            nonlocal received, complete
+            if complete:  # what comes after the body (a disconnect) may take its time
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTooSlow from None
+            complete = message["type"] != "http.request" or not message.get("more_body", False)
+            if counted:
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge
             return message
 
+        started = False  # whether the app answered already (FastAPI's error handler answers 500, then re-raises)
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, counting_receive, send)
+            await self.app(scope, limited_receive, watched_send)
         except BodyTooLarge:
-            await self._refuse(send)
+            if not started:
+                await self._refuse(send)
+        except BodyTooSlow:
+            if not started:
+                await send_error(send, 408, f"the request body did not arrive within {self.body_seconds:g} s")
 
     async def _refuse(self, send: Any) -> None:
         await send_error(send, 413, f"request body larger than {self.max_bytes} bytes")

@@ -25,6 +25,12 @@ class RowsModel(Model):
         super().__init__(name)
         self.model_dir = Path(model_dir)
 
+    @classmethod
+    def workers(cls, cpus: int) -> int:
+        """Server processes for a container with `cpus` CPUs: one per CPU (each process runs one
+        request's Python at a time)."""
+        return cpus
+
     def require(self, file_name: str) -> Path:
         """The model file `load()` reads, or an error that says how to get one."""
         path = self.model_dir / file_name

@@ -1,7 +1,7 @@
 """TorchModel: a RowsModel that loads a trained state dict (`model.pt`) into the owner's network,
 on the GPU when the pod has one (CUDA), else the CPU, and batches concurrent requests (batching.py).
 
-torch's intra-op threads follow the container's CPU quota (cpus.py), not the node's cores.
+torch's intra-op threads follow the container's CPU quota (quota.py), not the node's cores.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from kserve_kit.serving import cpus
+from kserve_kit.serving import quota
 from kserve_kit.serving.artifacts import WEIGHTS_FILE
 from kserve_kit.serving.batching import Batcher
 from kserve_kit.serving.models import RowsModel
@@ -25,8 +25,14 @@ class TorchModel(RowsModel):
         self.network: nn.Module | None = None
         self.batcher: Batcher | None = None
 
+    @classmethod
+    def workers(cls, cpus: int) -> int:
+        """One process on a GPU (each would hold its own copy of the network in the GPU's memory, and
+        one process batching keeps the GPU busier), else one per CPU."""
+        return 1 if torch.cuda.is_available() else cpus
+
     def load(self) -> bool:
-        torch.set_num_threads(cpus.container_cpus())
+        torch.set_num_threads(quota.compute_threads())
         path = self.require(WEIGHTS_FILE)
         network = self.network_class()
         try:
