@@ -19,7 +19,7 @@ from extensions import profile
 from extensions.modes import MODES
 from extensions.profile import DEFAULT_PLATFORM, available_platforms, load_profile
 from extensions.runtimes import RUNTIMES
-from kserve_kit.credentials import credentials_in
+from kserve_kit.checks.credentials import credentials_in
 
 MESSAGE_MAX = 78  # one line of an 80-column terminal
 DNS_LABEL_MAX = 63

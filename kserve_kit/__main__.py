@@ -18,7 +18,7 @@ from kserve_kit import KitError, __version__
 
 
 class Command(NamedTuple):
-    module: str  # kserve_kit.<module> holds the command's `add_arguments` and `run`
+    module: str  # kserve_kit.<module> (a dotted path for a subpackage's) holds `add_arguments` and `run`
     help: str
     add_arguments: str = "add_arguments"
     run: str = "run"
@@ -27,25 +27,29 @@ class Command(NamedTuple):
 COMMANDS = {
     "serve": Command("local_server", "run the model server on this machine until Ctrl-C (make run)"),
     "smoke": Command("smoke", "prove the service answers: locally, or deployed by the guideline's endpoints"),
-    "validate": Command("validate", "check k8s/ against KServe's and Kubernetes' schemas and the platform policy"),
+    "validate": Command(
+        "checks.validate", "check k8s/ against KServe's and Kubernetes' schemas and the platform policy"
+    ),
     "conflicts": Command("conflicts", "refuse a repo holding merge conflicts left by an update"),
-    "status": Command("status", "is the deployed InferenceService ready?"),
-    "doctor": Command("doctor", "what is wrong with the deployed service, mapped to the guideline"),
+    "status": Command("cluster.status", "is the deployed InferenceService ready?"),
+    "doctor": Command("cluster.doctor", "what is wrong with the deployed service, mapped to the guideline"),
     "mar": Command("torchserve", "pack the TorchServe model archive (TorchServe services)"),
     "image": Command(
         "container", "build the image (Docker, or podman without a Docker engine)", "add_image_arguments", "run_image"
     ),  # fmt: skip
     "container-smoke": Command("container", "run the image as its ServingRuntime would and smoke-test it"),
     "push": Command("digest", "push the image and deploy it by its digest (k8s/kustomization.yaml images:)"),
-    "deploy": Command("rollout", "kubectl apply -k k8s, ending a canary k8s/ no longer declares", run="run_deploy"),
+    "deploy": Command(
+        "cluster.rollout", "kubectl apply -k k8s, ending a canary k8s/ no longer declares", run="run_deploy"
+    ),
     "canary": Command(
-        "rollout",
+        "cluster.rollout",
         "deploy k8s/ as a canary taking --percent of the traffic (Knative mode)",
         "add_canary_arguments",
         "run_canary",
     ),  # fmt: skip
-    "promote": Command("rollout", "send all traffic to the canary", run="run_promote"),
-    "rollback": Command("rollout", "send all traffic back to the previous revision", run="run_rollback"),
+    "promote": Command("cluster.rollout", "send all traffic to the canary", run="run_promote"),
+    "rollback": Command("cluster.rollout", "send all traffic back to the previous revision", run="run_rollback"),
     "predictor-pod": Command("predictor", "the predictor pod the cluster runs, as YAML (for scanners)"),
     "lock": Command("lock", "pin every dependency with its hashes, or --check that the locks are current (make lock)"),
     "update": Command(

@@ -183,7 +183,7 @@ def test_a_kit_release_never_breaks_a_service_that_has_not_updated(
     assert "file://" not in workflow  # a hosted runner cannot see the owner's disk
     pyproject = kit_repo / "pyproject.toml"
     pyproject.write_text(re.sub(r'^version = ".*"$', 'version = "0.5.0"', pyproject.read_text(), flags=re.M))
-    (kit_repo / "kserve_kit" / "validate.py").write_text("raise SystemExit('the next release')\n")
+    (kit_repo / "kserve_kit" / "checks" / "validate.py").write_text("raise SystemExit('the next release')\n")
     commit_all(kit_repo, "kit 0.5.0 moves on")
 
     result = run_make(service, "install", "train", "lint", "test", "validate", "docs", timeout=1800,

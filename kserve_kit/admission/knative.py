@@ -19,7 +19,7 @@ from packaging.version import Version
 
 from kserve_kit.admission.kserve import FRAMEWORKS, whole
 from kserve_kit.admission.releases import enabled
-from kserve_kit.policy import Finding, Repo, predictor
+from kserve_kit.checks.policy import Finding, Repo, predictor
 from kserve_kit.service import Service
 
 SOURCE = "pkg/apis/serving/fieldmask.go, k8s_validation.go"

@@ -16,7 +16,7 @@ from typing import Any
 
 from packaging.version import Version
 
-from kserve_kit.policy import Finding, Repo, predictor
+from kserve_kit.checks.policy import Finding, Repo, predictor
 
 ISVC_VALIDATION = "pkg/apis/serving/v1beta1/inference_service_validation.go"
 COMPONENT = "pkg/apis/serving/v1beta1/component.go"

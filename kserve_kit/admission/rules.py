@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kserve_kit.admission import knative, kserve, names, releases
-from kserve_kit.policy import Finding, Repo
+from kserve_kit.checks.policy import Finding, Repo
 
 
 def derived_name_rules(repo: Repo, control_plane: dict) -> Iterator[Finding]:

@@ -13,7 +13,7 @@ import yaml
 
 from kserve_kit.admission import names, releases
 from kserve_kit.admission.rules import admission_findings
-from kserve_kit.policy import Repo
+from kserve_kit.checks.policy import Repo
 from kserve_kit.service import Service
 
 Edit = Callable[[dict[str, Any]], None]

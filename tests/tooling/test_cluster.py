@@ -13,10 +13,10 @@ from kubernetes import client
 
 from extensions.derive import derive
 from extensions.profile import environment_facts, load_profile
-from kserve_kit import doctor, status
 from kserve_kit.__main__ import main
-from kserve_kit.cluster import ClusterUnavailable, Subject, read_live, read_snapshot, record_snapshot
-from kserve_kit.findings import anchor
+from kserve_kit.checks.findings import anchor
+from kserve_kit.cluster import doctor, status
+from kserve_kit.cluster.snapshot import ClusterUnavailable, Subject, read_live, read_snapshot, record_snapshot
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cluster"
 NAME, NAMESPACE = "iris-classifier", "kserve-test"

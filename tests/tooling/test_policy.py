@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
-from kserve_kit import policy
 from kserve_kit.__main__ import main
+from kserve_kit.checks import policy
+from kserve_kit.checks.policy import RULES, Finding, Repo, policy_findings
 from kserve_kit.digest import pin_digest
-from kserve_kit.policy import RULES, Finding, Repo, policy_findings
 from kserve_kit.service import FACTS_FILE, Service
 from tests.conftest import Render
 

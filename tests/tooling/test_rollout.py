@@ -14,11 +14,11 @@ from kubernetes import client
 
 from kserve_kit import KitError
 from kserve_kit.__main__ import main
-from kserve_kit.cluster import Snapshot, Subject, read_snapshot
-from kserve_kit.rollout import TAG_ROUTING_ANNOTATION, deploy, set_traffic, start_canary
+from kserve_kit.cluster.rollout import TAG_ROUTING_ANNOTATION, deploy, set_traffic, start_canary
+from kserve_kit.cluster.snapshot import Snapshot, Subject, read_snapshot
+from kserve_kit.cluster.status import assess
 from kserve_kit.service import Service
 from kserve_kit.smoke import resolve_target
-from kserve_kit.status import assess
 from tests.tooling.conftest import FIXTURES
 
 STATES = FIXTURES / "rollout"

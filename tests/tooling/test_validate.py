@@ -17,10 +17,10 @@ import pytest
 import yaml
 
 from kserve_kit.__main__ import main
+from kserve_kit.checks.schemas import SchemaSource
+from kserve_kit.checks.validate import structure_errors
 from kserve_kit.manifests import build
-from kserve_kit.schemas import SchemaSource
 from kserve_kit.service import Service
-from kserve_kit.validate import structure_errors
 
 
 def validate(service_dir: Path, *args: str) -> int:

@@ -14,14 +14,14 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from kserve_kit import kserve_config
 from kserve_kit.admission.knative import POD_FLAGS
-from kserve_kit.cluster import Snapshot, Subject, run_report
-from kserve_kit.cluster import add_arguments as add_cluster_arguments
-from kserve_kit.findings import Finding
-from kserve_kit.policy import registry_of
+from kserve_kit.checks.findings import Finding
+from kserve_kit.checks.policy import registry_of
+from kserve_kit.cluster import kserve_config
+from kserve_kit.cluster.snapshot import Snapshot, Subject, run_report
+from kserve_kit.cluster.snapshot import add_arguments as add_cluster_arguments
+from kserve_kit.cluster.status import KNOWN_ISSUE, assess, conditions, ready_despite_unknown
 from kserve_kit.service import contact
-from kserve_kit.status import KNOWN_ISSUE, assess, conditions, ready_despite_unknown
 
 STORAGE_INITIALIZER, VAULT_AGENT_INIT, SERVER = "storage-initializer", "vault-agent-init", "kserve-container"
 ISTIO_CNI = "Fix incompatibility with Istio CNI"

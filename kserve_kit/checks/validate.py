@@ -5,7 +5,7 @@
    own schemas with kubernetes-validate, strictly. CRD schemas come from --schema-dir /
    KSERVE_SCHEMA_DIR (a directory or URL), else the cluster's CRDs when a kubeconfig is there,
    else the KServe release the platform profile targets (`kserve.crd_schemas` in the facts file).
-2. Platform policy (kserve_kit.policy): each finding names its guideline section.
+2. Platform policy (kserve_kit.checks.policy): each finding names its guideline section.
    Admission (kserve_kit.admission): KServe's webhooks, Knative's pod-spec field mask under the
    cluster's feature flags, and every derived name, for the releases in the facts' `control_plane`;
    each finding names its upstream file and release.
@@ -32,9 +32,9 @@ import kubernetes_validate
 
 from kserve_kit import KitError
 from kserve_kit.admission.rules import admission_findings
+from kserve_kit.checks.policy import Repo, policy_findings
+from kserve_kit.checks.schemas import KSERVE_GROUP, ClusterSchemas, SchemaSource
 from kserve_kit.conflicts import conflict_problems
-from kserve_kit.policy import Repo, policy_findings
-from kserve_kit.schemas import KSERVE_GROUP, ClusterSchemas, SchemaSource
 from kserve_kit.service import Service
 
 DEFAULT_KUBERNETES_VERSION = "1.30"

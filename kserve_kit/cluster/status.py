@@ -14,8 +14,8 @@ import argparse
 from dataclasses import dataclass
 from typing import Any
 
-from kserve_kit.cluster import Snapshot, Subject, run_report
-from kserve_kit.cluster import add_arguments as add_cluster_arguments
+from kserve_kit.cluster.snapshot import Snapshot, Subject, run_report
+from kserve_kit.cluster.snapshot import add_arguments as add_cluster_arguments
 
 ROUTE_CONDITIONS = ("IngressReady", "PredictorRouteReady")
 KNOWN_ISSUE = "Incorrect status “Unknown” of InferenceService resources on the legacy environments (lab & dev)"

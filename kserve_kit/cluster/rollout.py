@@ -30,9 +30,17 @@ from typing import Any, Protocol
 from kubernetes import client
 
 from kserve_kit import KitError
-from kserve_kit.cluster import ISVC_GROUP, ISVC_PLURAL, ISVC_VERSION, ClusterUnavailable, Snapshot, Subject, api_client
+from kserve_kit.cluster.snapshot import (
+    ISVC_GROUP,
+    ISVC_PLURAL,
+    ISVC_VERSION,
+    ClusterUnavailable,
+    Snapshot,
+    Subject,
+    api_client,
+)
+from kserve_kit.cluster.status import assess
 from kserve_kit.service import Service
-from kserve_kit.status import assess
 
 TAG_ROUTING_ANNOTATION = "serving.kserve.io/enable-tag-routing"  # KServe tags the revisions latest/prev
 RUNTIME_VERSION, RUNTIME_PLURAL = "v1alpha1", "servingruntimes"

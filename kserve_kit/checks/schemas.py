@@ -135,7 +135,7 @@ class ClusterSchemas(SchemaSource):
         if self._crds is None:
             from kubernetes import client
 
-            from kserve_kit.cluster import api_client
+            from kserve_kit.cluster.snapshot import api_client
 
             try:
                 crds = client.ApiextensionsV1Api(api_client()).list_custom_resource_definition()

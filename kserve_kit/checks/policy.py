@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlparse
 
-from kserve_kit.credentials import credentials_in
+from kserve_kit.checks.credentials import credentials_in
 from kserve_kit.service import Service, contact, text_files
 
 BASELINE = "kserve-template security baseline (docs/decisions.md)"

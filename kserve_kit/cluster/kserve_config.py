@@ -21,9 +21,9 @@ from packaging.version import Version
 
 from kserve_kit.admission.releases import PROMETHEUS_SCRAPING_ANNOTATION as SCRAPING
 from kserve_kit.admission.releases import knative_feature_defaults
-from kserve_kit.cluster import Snapshot, Subject
-from kserve_kit.findings import Finding
-from kserve_kit.policy import registry_of
+from kserve_kit.checks.findings import Finding
+from kserve_kit.checks.policy import registry_of
+from kserve_kit.cluster.snapshot import Snapshot, Subject
 from kserve_kit.service import contact
 
 MODES_SECTION = "KServe deployment modes"
