@@ -43,12 +43,19 @@ Scope = dict[str, Any]
 Message = dict[str, Any]
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyRefused(Exception):
+    """A body refused while it is read: raised out of `receive()`, answered with `status` by the
+    chain, or by FastAPI's handler (`body_refused`) when KServe's route was reading it."""
+
+    status = 400
 
 
-class BodyTooSlow(Exception):
-    pass
+class BodyTooLarge(BodyRefused):
+    status = 413
+
+
+class BodyTooSlow(BodyRefused):
+    status = 408
 
 
 class RequestSizeLimit:
@@ -75,7 +82,7 @@ class RequestSizeLimit:
         length = next((value for key, value in scope["headers"] if key == b"content-length"), None)
         # The HTTP server delivers no more than Content-Length bytes: one check is enough.
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await self._refuse(send)
+            await send_error(send, 413, self._too_large())
             return
         counted = length is None or not length.isdigit()  # a streamed (chunked) body: count while it arrives
         received, complete = 0, False
@@ -89,15 +96,15 @@ class RequestSizeLimit:
                 async with asyncio.timeout_at(deadline):
                     message = await receive()
             except TimeoutError:
-                raise BodyTooSlow from None
+                raise BodyTooSlow(f"the request body did not arrive within {self.body_seconds:g} s") from None
             complete = message["type"] != "http.request" or not message.get("more_body", False)
             if counted:
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(self._too_large())
             return message
 
-        started = False  # whether the app answered already (FastAPI's error handler answers 500, then re-raises)
+        started = False  # whether the app answered already (FastAPI's handlers answer what it raised)
 
         async def watched_send(message: Message) -> None:
             nonlocal started
@@ -106,15 +113,17 @@ class RequestSizeLimit:
 
         try:
             await self.app(scope, limited_receive, watched_send)
-        except BodyTooLarge:
+        except BodyRefused as refused:
             if not started:
-                await self._refuse(send)
-        except BodyTooSlow:
-            if not started:
-                await send_error(send, 408, f"the request body did not arrive within {self.body_seconds:g} s")
+                await send_error(send, refused.status, str(refused))
 
-    async def _refuse(self, send: Any) -> None:
-        await send_error(send, 413, f"request body larger than {self.max_bytes} bytes")
+    def _too_large(self) -> str:
+        return f"request body larger than {self.max_bytes} bytes"
+
+
+async def body_refused(request: Request, refused: BodyRefused) -> JSONResponse:
+    """FastAPI's answer when the body KServe's route was reading was refused (too large, too slow)."""
+    return JSONResponse({"error": str(refused)}, status_code=refused.status)
 
 
 class V2JsonBodies:

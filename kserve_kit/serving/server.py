@@ -78,6 +78,7 @@ def install(app: FastAPI, max_request_bytes: int, model: Model, all_workers: boo
     """The guards (guards.py) and the fast path (fast.py) in front of KServe's REST app, for the model
     it serves; the metrics outermost, so they count the 413s too."""
     app.add_exception_handler(RequestValidationError, guards.v2_body_error)
+    app.add_exception_handler(guards.BodyRefused, guards.body_refused)  # a body KServe's route was reading
     logging.getLogger("kserve").addFilter(guards.OneLineClientErrors())
     chain: Any = guards.PostOnly(guards.V2JsonBodies(app))
     if isinstance(model, RowsModel):  # a model class of kit 0.4 and before runs on KServe's route only
