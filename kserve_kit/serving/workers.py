@@ -118,8 +118,13 @@ def supervise(
 
 
 def _resident_bytes(pid: int) -> int:
-    """The process's resident memory (VmRSS), what the cgroup charges it for, about."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    """The process's resident memory (VmRSS), what the cgroup charges it for, about; 0 once it is gone
+    (the supervisor's loop then sees it exit)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     return 0
