@@ -48,6 +48,19 @@ def kit_serve(python: Path, port: int, runtime: str) -> list[str]:
     return [str(python), "-m", "kserve_kit", "serve", "--port", str(port), *one_process]
 
 
+def image_arguments(parser: Any) -> None:
+    """The image benchmarks' --repo (repeatable) and --build-arg."""
+    parser.add_argument("--repo", type=Path, action="append", help="installed, trained services (default: render)")
+    parser.add_argument("--build-arg", action="append", default=[], metavar="KEY=VALUE", help="passed to the builds")
+
+
+def image_repos(given: list[Path] | None, runtimes: dict[str, dict[str, Any]]) -> list[tuple[Path, Path, bool]]:
+    """`prepared` for each --repo given, else a fresh render of each runtime (`bench-<runtime>`)."""
+    if given:
+        return [prepared(repo) for repo in given]
+    return [prepared(None, service_name=f"bench-{name}", **answers) for name, answers in runtimes.items()]
+
+
 def repo_argument(parser: Any) -> None:
     parser.add_argument("--repo", type=Path, help="an installed, trained service to measure (default: render one)")
 

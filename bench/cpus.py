@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import cleanup, machine, prepared, table, wrk
+from bench.common import cleanup, image_arguments, image_repos, machine, table, wrk
 from kserve_kit.container import Container, RunSpec, build, engine, staged_models
 from kserve_kit.service import Service
 from kserve_kit.smoke import Sample, SmokeClient, Target
@@ -68,13 +68,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5, help="wrk's duration per measurement")
-    parser.add_argument("--repo", type=Path, action="append", help="installed, trained services (default: render)")
-    parser.add_argument("--build-arg", action="append", default=[], metavar="KEY=VALUE", help="passed to the builds")
+    image_arguments(parser)
     args = parser.parse_args()
     tool = engine()
-    repos = [prepared(repo) for repo in args.repo] if args.repo else [
-        prepared(None, service_name=f"bench-{name}", **answers) for name, answers in RUNTIMES.items()
-    ]  # fmt: skip
+    repos = image_repos(args.repo, RUNTIMES)
     rows = []
     for repo, _, ours in repos:
         service = Service.load(repo)
