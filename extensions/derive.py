@@ -252,6 +252,7 @@ def facts(basis: Basis, pin: KitPin, required: dict[str, str], urls: dict[str, s
         "deprecation": {
             "replacement": runtime.deprecated_by,
             "move": f'make update ARGS="--data runtime={runtime.deprecated_by}"',
+            "unfixable": list(runtime.unfixable),
         }
         if runtime.deprecated_by
         else None,

@@ -47,6 +47,9 @@ class Runtime:
     default_batch_size: int = 0  # the `batch_size` answer's default (0: off)
     needs_java: bool = False
     deprecated_by: str | None = None  # the runtime services of this one should move to
+    # What the server does with hostile or odd requests that neither its configuration nor the kit can
+    # change: the README says it, and `make validate`'s deprecation warning counts it.
+    unfixable: tuple[str, ...] = ()
 
 
 RUNTIMES: dict[str, Runtime] = {
@@ -95,9 +98,11 @@ RUNTIMES: dict[str, Runtime] = {
             "pyyaml>=6",
             "scikit-learn>=1.5,<2",
         ),  # fmt: skip
-        # dumb-init forwards SIGTERM to TorchServe's process group: as PID 1, TorchServe's launcher
-        # ignores it and every rollout would wait out the grace period (dumb-init comes from PyPI).
-        entrypoint=("dumb-init", "--", "torchserve"),
+        # kserve-kit's launcher in front of TorchServe's: Java's exit status becomes the container's, and
+        # SIGTERM drains before Java stops (kserve_kit/serving/torchserve_launcher.py). dumb-init (from
+        # PyPI) is PID 1, which ignores signals it has no handler for; --single-child hands SIGTERM to
+        # the launcher alone, not to Java.
+        entrypoint=("dumb-init", "--single-child", "--", "python", "-m", "kserve_kit.serving.torchserve_launcher"),
         args=(
             "--start",
             "--foreground",
@@ -114,6 +119,16 @@ RUNTIMES: dict[str, Runtime] = {
         needs_java=True,
         default_batch_size=8,  # TorchServe's batchSize, waiting up to batch_latency_ms
         deprecated_by="pytorch",
+        unfixable=(
+            "a V1 body on the V2 route (or V2 on V1) is answered: the handler is not told the route",
+            "PUT on an inference route is answered as POST would be",
+            "a body over the size limit gets HTTP 413 with an empty body",
+            "`Content-Length: -5` holds the connection until the client gives up; a request with both "
+            "Content-Length and Transfer-Encoding is not refused",
+            "no limit on header size or on the time a body takes to arrive",
+            "on SIGTERM, one request that takes longer than the quiet period (batch delay + 1 s) is cut off: "
+            "TorchServe shows no count of requests in flight (Knative mode drains in queue-proxy first)",
+        ),
     ),
 }
 

@@ -319,10 +319,19 @@ def runtime_not_deprecated(repo: Repo) -> Iterator[Finding]:
         yield Finding(
             "kserve-kit.yaml",
             f"the {repo.facts.get('runtime')} runtime is deprecated (limited maintenance upstream): move to "
-            f"{deprecation['replacement']} with `{deprecation['move']}` (your model and weights carry over)",
+            f"{deprecation['replacement']} with `{deprecation['move']}` (your model and weights carry over)"
+            + _unfixable(deprecation.get("unfixable", [])),
             "kit runtimes (docs/decisions.md)",
             warning=True,
         )
+
+
+def _unfixable(limits: list[str]) -> str:
+    if not limits:
+        return ""
+    return f"; meanwhile its server lets through {len(limits)} kind(s) of request nothing can refuse: " + "; ".join(
+        limits
+    )
 
 
 def reproducible_builds(repo: Repo) -> Iterator[Finding]:

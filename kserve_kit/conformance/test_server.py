@@ -26,6 +26,8 @@ BAD_BODIES = [
     b'{"rows": []}',  # neither V1 nor V2
     b"[1, 2]",  # not an object
     b"{not json",
+    b'{"instances": [[' + b"7" * 5000 + b"]]}",  # a number longer than any parser reads
+    b'{"instances": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",  # nesting deeper than any parser follows
 ]
 
 

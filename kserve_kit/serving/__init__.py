@@ -14,4 +14,5 @@ kit commit as the tooling; the service's own package holds only its model. Its p
     pytorch    TorchModel: loads a state dict into the owner's network; batches requests (batching)
     artifacts  the model files' names (imports nothing: training uses them too)
     limits     the request body limit (imports nothing: the templates use it too)
+    torchserve_launcher  the TorchServe image's entrypoint (standard library only, no KServe)
 """

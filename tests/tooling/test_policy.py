@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from extensions.runtimes import RUNTIMES
 from kserve_kit.__main__ import main
 from kserve_kit.checks import policy
 from kserve_kit.checks.policy import RULES, Finding, Repo, policy_findings
@@ -71,6 +72,10 @@ def test_rule_runtime_not_deprecated(render: Render, schema_dir: Path, capsys: p
     repo = render(runtime="torchserve")
     [finding] = findings(repo, policy.runtime_not_deprecated)
     assert finding.warning and 'make update ARGS="--data runtime=pytorch"' in finding.message
+    unfixable = RUNTIMES["torchserve"].unfixable
+    assert f"lets through {len(unfixable)} kind(s) of request nothing can refuse" in finding.message
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    assert all(f"- {limit}" in readme for limit in unfixable)  # the owner reads each of them
     assert main(["--repo", str(repo), "validate", "--schema-dir", str(schema_dir)]) == 0  # a warning, not an error
     assert "warning: kserve-kit.yaml: the torchserve runtime is deprecated" in capsys.readouterr().err
 

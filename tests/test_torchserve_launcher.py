@@ -1,0 +1,102 @@
+"""kserve-kit's TorchServe launcher (the TorchServe image's entrypoint, kserve_kit/serving/torchserve_launcher.py),
+run for real from an owner's TorchServe service with its ServingRuntime's arguments: Java's death is the
+container's exit status, and SIGTERM lets the request in flight finish before Java stops. TorchServe's
+own launcher exits 0 in both cases, and drops the request."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kserve_kit.local_server import free_port
+from kserve_kit.service import Service
+from kserve_kit.torchserve import TorchServeLauncher
+from tests.conftest import Render
+from tests.test_owner import OWNERS
+
+pytestmark = pytest.mark.e2e
+BATCH_DELAY_MS = 3000  # a lone request waits this long in TorchServe's batch aggregator: in flight, for sure
+
+
+@pytest.fixture(scope="module")
+def repo(installed: Render) -> Path:
+    if shutil.which("java") is None:
+        pytest.fail("TorchServe needs Java 17 and this machine has none: install a JRE (openjdk-17-jre-headless)")
+    return installed(**OWNERS["torchserve-gpu"])
+
+
+@contextmanager
+def launched(repo: Path, workdir: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """The launcher with the ServingRuntime's arguments, on free ports, its config's batch delay raised."""
+    service = Service.load(repo)
+    model_dir = workdir / "models"
+    (model_dir / "config").mkdir(parents=True)
+    (model_dir / "model-store").symlink_to(repo / "model-store", target_is_directory=True)
+    config, raised = re.subn(r'"maxBatchDelay": \d+', f'"maxBatchDelay": {BATCH_DELAY_MS}',
+                             (repo / "config" / "config.properties").read_text(encoding="utf-8"))  # fmt: skip
+    assert raised == 1, "config.properties has no maxBatchDelay to raise"
+    (model_dir / "config" / "config.properties").write_text(config, encoding="utf-8")
+    port = free_port()
+    launch = TorchServeLauncher().launch(service, model_dir, port, workdir)
+    python = str(repo / ".venv" / "bin" / "python")
+    command = [python, "-m", "kserve_kit.serving.torchserve_launcher", *service.runtime_args(str(model_dir)), "--ncs"]
+    process = subprocess.Popen(command, env=launch.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if httpx.get(url + "/ping", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        assert process.poll() is None, f"the launcher exited {process.returncode} before TorchServe was up"
+        yield process, url
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+        # No Java is left behind: TorchServe's own stop, with the pid file of this server's TMPDIR.
+        subprocess.run([str(repo / ".venv" / "bin" / "torchserve"), "--stop"], env=launch.env, capture_output=True,
+                       timeout=60, check=False)  # fmt: skip
+
+
+def java_of(launcher: int) -> int:
+    children = Path(f"/proc/{launcher}/task/{launcher}/children").read_text().split()
+    assert len(children) == 1, children
+    return int(children[0])
+
+
+def test_a_killed_java_is_the_launchers_exit_status(repo: Path, tmp_path: Path) -> None:
+    with launched(repo, tmp_path) as (process, _):
+        subprocess.run(["kill", "-KILL", str(java_of(process.pid))], check=True)
+        assert process.wait(timeout=30) == 128 + signal.SIGKILL
+
+
+def test_sigterm_lets_the_request_in_flight_finish(repo: Path, tmp_path: Path) -> None:
+    sample = json.dumps({"instances": json.loads((repo / "sample.json").read_text(encoding="utf-8"))["instances"]})
+    answers: list[httpx.Response] = []
+    with launched(repo, tmp_path) as (process, url):
+        client = threading.Thread(
+            target=lambda: answers.append(httpx.post(
+                url + "/v1/models/text-classifier:predict", content=sample,
+                headers={"Content-Type": "application/json"}, timeout=60,
+            ))
+        )  # fmt: skip
+        client.start()
+        time.sleep(BATCH_DELAY_MS / 1000 / 3)  # the request waits in the batch aggregator
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+        client.join(timeout=60)
+    assert len(answers) == 1 and answers[0].status_code == 200, answers
