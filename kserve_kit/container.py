@@ -62,6 +62,9 @@ def engine() -> str:
 
 BUILD_STAGE = "dependencies"  # the Dockerfile's dependency stage (KServe runtimes)
 SERVICE_LABEL = "io.kserve-template.service"  # on every stage of the rendered Dockerfile
+# buildah before 1.43 fails a build when a cached layer goes away while it looks the cache up
+# (buildah #5674; 1.43 ignores the error): the same build again finds the cache as it is now.
+BUILDAH_CACHE_FLAKE = "getting top layer info: layer not known"
 
 
 def build(service: Service, tag: str, tool: str, build_args: list[str] | None = None) -> None:
@@ -88,6 +91,8 @@ def _build(service: Service, tag: str, tool: str, build_args: list[str] | None, 
     if tool == "podman":
         command[2:2] = ["--network", "host"]  # pip in the build reaches the package hosts directly
     result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0 and BUILDAH_CACHE_FLAKE in result.stdout + result.stderr:
+        result = subprocess.run(command, capture_output=True, text=True, check=False)  # once more: see the constant
     if result.returncode != 0:
         output = (result.stdout + result.stderr).strip().splitlines()
         cause = next((line for line in reversed(output) if re.search(r"(?i)error|no such file|not found", line)), "")
