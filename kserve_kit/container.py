@@ -74,9 +74,8 @@ def build(service: Service, tag: str, tool: str, build_args: list[str] | None = 
     untagged images a build leaves are only superseded ones of this service: they are removed (each
     was about 600 MB)."""
     started = time.monotonic()
-    kit_wheel.build_wheel(
-        service.root
-    )  # the serving library (TorchServe's launcher), for the Dockerfile's `COPY .kit/`
+    # The Dockerfile's `COPY .kit/`: the serving library (KServe's runtimes) or TorchServe's launcher.
+    kit_wheel.build_wheel(service.root)
     if f" AS {BUILD_STAGE}" in (service.root / "Dockerfile").read_text(encoding="utf-8"):
         _build(service, f"localhost/kserve-kit-cache/{service.name}:{BUILD_STAGE}", tool, build_args, BUILD_STAGE)
     _build(service, tag, tool, build_args)

@@ -329,9 +329,8 @@ def runtime_not_deprecated(repo: Repo) -> Iterator[Finding]:
 def _unfixable(limits: list[str]) -> str:
     if not limits:
         return ""
-    return f"; meanwhile its server lets through {len(limits)} kind(s) of request nothing can refuse: " + "; ".join(
-        limits
-    )
+    kinds = f"{len(limits)} kind(s) of request nothing can refuse"
+    return f"; meanwhile its server lets through {kinds}: {'; '.join(limits)}"
 
 
 def reproducible_builds(repo: Repo) -> Iterator[Finding]:
