@@ -46,9 +46,11 @@ demo: $(INSTALLED) ## render a service with the defaults into DEMO_DIR (./demo),
 	$(MAKE) -C $(DEMO_DIR) install train smoke
 	@echo "demo: the rendered service is in $(DEMO_DIR), with its own .venv; see $(DEMO_DIR)/README.md"
 
+# One pytest worker per CPU; the tests on the owners' installed repos and podman stay on one of them,
+# in order (tests/conftest.py), and the others spread over the rest.
 test: install ## the kit's whole test suite (renders, real servers, schema checks)
 	@.ci/system-packages
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --numprocesses auto --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(INSTALLED) ## ruff on the kit's own code
 	$(PY) -m ruff check kserve_kit extensions tests bench

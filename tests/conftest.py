@@ -161,3 +161,18 @@ def port_closes(port: int, within_s: float = 30) -> bool:
             return True
         time.sleep(0.2)
     return False
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups from the markers
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`make test` runs one pytest worker per CPU (pytest-xdist, `--dist loadgroup`); each worker has
+    its own session fixtures. Tests that build images share the stand-in bases, image tags and the
+    installed repos' `.kit/`: they run on one worker, in order ("images"). The other tests on owners'
+    installed repos share those repos: on one worker too ("owners"), which installs its own copies.
+    The rest spread over the workers."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "podman" in fixtures:
+            item.add_marker(pytest.mark.xdist_group("images"))
+        elif "installed" in fixtures:
+            item.add_marker(pytest.mark.xdist_group("owners"))
