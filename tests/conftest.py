@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -176,3 +177,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("images"))
         elif "installed" in fixtures:
             item.add_marker(pytest.mark.xdist_group("owners"))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """On an xdist worker: the groups took effect (xdist names a grouped test `<id>@<group>`), or stop
+    before the image builds of two workers overwrite each other's tags."""
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    lost = [item.nodeid for item in session.items if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
+    if lost:
+        message = (
+            f"pytest-xdist did not group {len(lost)} test(s), e.g. {lost[0]}: this pytest breaks --dist loadgroup "
+            "(pytest-xdist #1386); `make install` installs the pytest pyproject.toml names"
+        )
+        print(message, file=sys.__stderr__, flush=True)  # a worker's own output does not reach the terminal
+        pytest.exit(message, returncode=pytest.ExitCode.USAGE_ERROR)
