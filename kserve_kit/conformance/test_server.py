@@ -12,7 +12,7 @@ import pytest
 
 from kserve_kit.local_server import LocalServer
 from kserve_kit.service import Service
-from kserve_kit.smoke import Sample, SmokeClient, Target, check_answers, run_load
+from kserve_kit.smoke import Sample, SmokeClient, Target, check_answers, run_load, v2_request
 
 
 def test_each_protocol_answers_the_sample(server: LocalServer, service: Service, protocol: str) -> None:
@@ -56,11 +56,12 @@ V2_CASES = {
 
 
 def bad_v2_body(case: str, instances: list[Any]) -> dict[str, Any]:
-    tensor = {"name": "input-0", "shape": [1, len(instances[0])], "datatype": "FP64", "data": instances[0]}
+    """The sample's first instance as smoke sends it by V2 (rows: FP64 [1, width]; texts: BYTES [1]), broken."""
+    tensor = v2_request(instances[:1])["inputs"][0]
     if case == "bogus datatype":
         tensor["datatype"] = "BOGUS"
     elif case == "wrong shape":
-        tensor["shape"] = [1, 1]
+        tensor["shape"] = [2, *tensor["shape"][1:]]  # one instance's data, two instances' shape
     elif case == "no shape":
         del tensor["shape"]
     return {"inputs": [tensor]}

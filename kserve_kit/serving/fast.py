@@ -22,7 +22,7 @@ from kserve.errors import InvalidInput
 from kserve.metrics import PREDICT_HIST_TIME
 from kserve.utils.numpy_codec import from_np_dtype
 
-from kserve_kit.serving.guards import JSON, Message, Scope, content_type, send_error, send_json
+from kserve_kit.serving.guards import JSON, Message, Scope, content_type, read_body, send_error, send_json
 from kserve_kit.serving.inputs import v1_rows, v2_json_rows
 from kserve_kit.serving.models import RowsModel
 
@@ -52,7 +52,7 @@ class FastInference:
         if protocol is None or content_type(scope) != JSON:
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError as error:
@@ -83,15 +83,6 @@ class FastInference:
         """The client's mistake: a 400 saying what is wrong, logged as one line (as on KServe's route)."""
         logger.info("client error (400): %s", message)
         await send_error(send, 400, message)
-
-
-async def _read_body(receive: Any) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
 
 
 def _replay(body: bytes, receive: Any) -> Any:

@@ -144,6 +144,8 @@ class V2JsonBodies:
 
 # The inference routes: V1 /v1/models/<name>:predict (or :explain), V2 /v2/models/<name>[/versions/<v>]/infer.
 INFERENCE_ROUTE = re.compile(r"^/(v1|v2)/models/([^/:]+)(?::\w+|(?:/versions/[^/]+)?/infer)$")
+# OpenAI's inference routes (openai_api.py): the model is named in the body, not the path.
+OPENAI_ROUTE = re.compile(r"^/openai/v1/(?:embeddings|completions|chat/completions)$")
 
 
 class PostOnly:
@@ -180,13 +182,23 @@ class RequestMetrics:
         # lookup would cost more than the count.
         self.series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
+    def labels(self, path: str) -> tuple[str, str] | None:
+        """(protocol, model) of an inference route, None for the others. An OpenAI request's model is
+        the one this server serves (a request naming another gets 404)."""
+        route = INFERENCE_ROUTE.match(path)
+        if route is not None:
+            protocol, model = route.groups()
+            return protocol, model if model in self.models else "unknown"
+        if OPENAI_ROUTE.match(path):
+            return "openai", next(iter(self.models)) if len(self.models) == 1 else "unknown"
+        return None
+
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        route = INFERENCE_ROUTE.match(scope["path"]) if scope["type"] == "http" else None
-        if route is None:
+        labels = self.labels(scope["path"]) if scope["type"] == "http" else None
+        if labels is None:
             await self.app(scope, receive, send)
             return
-        protocol, model = route.groups()
-        model = model if model in self.models else "unknown"
+        protocol, model = labels
         status, started = 500, time.perf_counter()  # an exception out of the app is a 500
 
         async def recording_send(message: Message) -> None:
@@ -217,6 +229,16 @@ async def send_json(send: Any, status: int, body: bytes, headers: list[tuple[byt
     headers = [(b"content-type", JSON), (b"content-length", str(len(body)).encode()), *(headers or [])]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def read_body(receive: Any) -> bytes:
+    """The whole request body (the guards in front have bounded its size and time)."""
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
 
 
 def content_type(scope: Scope) -> bytes:

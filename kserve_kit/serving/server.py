@@ -32,6 +32,7 @@ from kserve_kit.serving import guards, workers  # noqa: E402
 from kserve_kit.serving.fast import FastInference  # noqa: E402
 from kserve_kit.serving.limits import MAX_REQUEST_BYTES  # noqa: E402
 from kserve_kit.serving.models import RowsModel  # noqa: E402
+from kserve_kit.serving.openai_api import OpenAIRoutes  # noqa: E402
 
 # KServe answers with FastAPI's ORJSONResponse, which newer FastAPI releases deprecate: the warning is
 # about KServe's code, not the service's, and would be printed at the first request.
@@ -75,14 +76,16 @@ class FrontDoor:
 
 
 def install(app: FastAPI, max_request_bytes: int, model: Model, all_workers: bool) -> FrontDoor:
-    """The guards (guards.py) and the fast path (fast.py) in front of KServe's REST app, for the model
-    it serves; the metrics outermost, so they count the 413s too."""
+    """The guards (guards.py), the fast path (fast.py) and OpenAI's routes (openai_api.py) in front of
+    KServe's REST app, for the model it serves; the metrics outermost, so they count the 413s too."""
     app.add_exception_handler(RequestValidationError, guards.v2_body_error)
     app.add_exception_handler(guards.BodyRefused, guards.body_refused)  # a body KServe's route was reading
     logging.getLogger("kserve").addFilter(guards.OneLineClientErrors())
     chain: Any = guards.PostOnly(guards.V2JsonBodies(app))
     if isinstance(model, RowsModel):  # a model class of kit 0.4 and before runs on KServe's route only
         chain = FastInference(chain, model)
+    if getattr(model, "task", None):  # a text model (embeddings): OpenAI's routes too
+        chain = OpenAIRoutes(chain, model)
     chain = guards.RequestMetrics(guards.RequestSizeLimit(chain, max_request_bytes), {model.name})
     return FrontDoor(app, workers.AllWorkersMetrics(chain) if all_workers else chain)
 
@@ -156,7 +159,9 @@ def _model_server(args: argparse.Namespace) -> ModelServer:
     # (Its start() asks for the current loop first, which uvloop's policy does not make by itself.)
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     asyncio.set_event_loop(asyncio.new_event_loop())
-    server = ModelServer(workers=1)  # configures logging (unless --configure_logging false)
+    # Configures logging (unless --configure_logging false); KServe's latency lines (kserve.trace, two per
+    # request on its own route) come with --access_log only.
+    server = ModelServer(workers=1, enable_latency_logging=args.access_log)
     if not args.access_log:  # a log line per request costs a small model a tenth of its time
         logging.getLogger("uvicorn.access").handlers.clear()
         logging.getLogger("uvicorn.access").propagate = False

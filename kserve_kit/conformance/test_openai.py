@@ -1,0 +1,111 @@
+"""OpenAI's routes of a text model (kserve_kit.serving.openai_api), through OpenAI's own client: what
+its users' code sends gets the answer it can read, and every bad request a 4xx in OpenAI's error
+shape that says what is wrong."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import httpx
+import numpy as np
+import openai
+import pytest
+
+from kserve_kit.local_server import LocalServer
+from kserve_kit.metrics import answered
+from kserve_kit.openai_smoke import ROUTES, client
+from kserve_kit.service import Service
+from kserve_kit.smoke import Target
+
+
+@pytest.fixture(scope="module")
+def api(server: LocalServer) -> openai.OpenAI:
+    return client(Target(server.url))
+
+
+def v1_vectors(server: LocalServer, service: Service, texts: list[str]) -> np.ndarray:
+    response = httpx.post(server.url + f"/v1/models/{service.name}:predict", json={"instances": texts}, timeout=60)
+    assert response.status_code == 200, response.text
+    return np.asarray(response.json()["predictions"])
+
+
+def decoded(embedding: list[float] | str) -> Any:
+    return np.frombuffer(base64.b64decode(embedding), dtype="<f4") if isinstance(embedding, str) else embedding
+
+
+def test_the_model_is_listed_and_found(api: openai.OpenAI, service: Service) -> None:
+    assert [card.id for card in api.models.list()] == [service.name]
+    assert api.models.retrieve(service.name).id == service.name
+    with pytest.raises(openai.NotFoundError):
+        api.models.retrieve("no-such-model")
+
+
+@pytest.mark.parametrize("encoding_format", ["float", "base64"])
+def test_embeddings_are_the_v1_vectors(
+    api: openai.OpenAI, server: LocalServer, service: Service, sample: dict[str, Any], encoding_format: Any
+) -> None:
+    texts = sample["instances"]
+    answer = api.embeddings.create(model=service.name, input=texts, encoding_format=encoding_format)
+    # Asked for base64 by name, the client hands the string over as it came: little-endian float32 bytes.
+    vectors = np.asarray([decoded(item.embedding) for item in answer.data])
+    assert [item.index for item in answer.data] == list(range(len(texts)))
+    assert np.allclose(vectors, v1_vectors(server, service, texts), atol=1e-5)
+    assert answer.usage.prompt_tokens == answer.usage.total_tokens > len(texts)
+
+
+def test_one_text_is_one_vector(api: openai.OpenAI, service: Service, sample: dict[str, Any]) -> None:
+    assert len(api.embeddings.create(model=service.name, input=sample["instances"][0]).data) == 1
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "message"),
+    [
+        ({"input": ""}, "is empty"),
+        ({"input": []}, "non-empty list"),
+        ({"input": [[101, 2023]]}, "token arrays"),
+        ({"input": "word " * 5000}, "at most"),
+        ({"input": "a text", "dimensions": 3}, "dimensions"),
+        ({"input": "a text", "encoding_format": "hex"}, "encoding_format"),
+        ({"input": "a text", "extra_body": {"temperature": 1}}, "temperature is not a field"),
+    ],
+)
+def test_a_bad_embeddings_request_is_400_saying_why(
+    api: openai.OpenAI, service: Service, request_fields: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(openai.BadRequestError, match=message):
+        api.embeddings.create(model=service.name, **request_fields)
+
+
+def test_another_models_name_is_404(api: openai.OpenAI, service: Service) -> None:
+    with pytest.raises(openai.NotFoundError, match=repr(service.name)):
+        api.embeddings.create(model="no-such-model", input="a text")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/embeddings", 405),
+        ("POST", "/models", 405),
+        ("POST", "/chat/completions", 404),  # not a model for generation
+        ("POST", "/no-such-route", 404),
+    ],
+)
+def test_other_routes_and_methods_are_refused_in_openais_shape(
+    server: LocalServer, service: Service, method: str, path: str, status: int
+) -> None:
+    response = httpx.request(method, server.url + ROUTES + path, json={"model": service.name}, timeout=30)
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["message"]
+
+
+def test_a_body_that_is_not_json_is_400(server: LocalServer) -> None:
+    headers = {"content-type": "application/json"}
+    response = httpx.post(server.url + ROUTES + "/embeddings", content=b"{", headers=headers, timeout=30)
+    assert response.status_code == 400 and "not JSON" in response.json()["error"]["message"]
+
+
+def test_the_request_metrics_count_openais_routes(api: openai.OpenAI, server: LocalServer, service: Service) -> None:
+    before = answered(httpx.get(server.metrics_url, timeout=30).text, service.name, "openai")
+    api.embeddings.create(model=service.name, input="a text")
+    assert answered(httpx.get(server.metrics_url, timeout=30).text, service.name, "openai") == before + 1
