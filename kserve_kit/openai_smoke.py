@@ -11,15 +11,14 @@ from typing import Any
 
 import openai
 
+from kserve_kit.serving.routes import OPENAI_PREFIX
 from kserve_kit.smoke import Sample, SmokeFailure, Target
-
-ROUTES = "/openai/v1"
 
 
 def client(target: Target, timeout_s: float = 30.0) -> openai.OpenAI:
     """OpenAI's client for the target (its Host header too), without retries: a failure shows at once."""
     headers = {"Host": target.host_header} if target.host_header else None
-    return openai.OpenAI(base_url=target.url.rstrip("/") + ROUTES, api_key="unused", default_headers=headers,
+    return openai.OpenAI(base_url=target.url.rstrip("/") + OPENAI_PREFIX, api_key="unused", default_headers=headers,
                          max_retries=0, timeout=timeout_s)  # fmt: skip
 
 
@@ -29,13 +28,13 @@ def check_embeddings(target: Target, model: str, sample: Sample) -> str:
     try:
         listed = [card.id for card in api.models.list()]
         if model not in listed:
-            raise SmokeFailure(f"{ROUTES}/models lists {listed}, not {model!r}")
+            raise SmokeFailure(f"{OPENAI_PREFIX}/models lists {listed}, not {model!r}")
         as_numbers = api.embeddings.create(model=model, input=sample.instances, encoding_format="float")
         as_base64 = api.embeddings.create(model=model, input=sample.instances)  # the client's default
     except openai.APIStatusError as error:
-        raise SmokeFailure(f"{ROUTES}: HTTP {error.status_code}: {error.message}") from None
+        raise SmokeFailure(f"{OPENAI_PREFIX}: HTTP {error.status_code}: {error.message}") from None
     except openai.APIConnectionError as error:
-        raise SmokeFailure(f"{ROUTES}: {error}") from None
+        raise SmokeFailure(f"{OPENAI_PREFIX}: {error}") from None
     vectors = [item.embedding for item in as_numbers.data]
     if len(vectors) != len(sample.instances) or len({len(vector) for vector in vectors}) != 1:
         raise SmokeFailure(f"{len(sample.instances)} texts sent from {sample.path.name}, {len(vectors)} vectors back")

@@ -14,8 +14,9 @@ import pytest
 
 from kserve_kit.local_server import LocalServer
 from kserve_kit.metrics import answered
-from kserve_kit.openai_smoke import ROUTES, client
+from kserve_kit.openai_smoke import client
 from kserve_kit.service import Service
+from kserve_kit.serving.routes import OPENAI_PREFIX
 from kserve_kit.smoke import Target
 
 
@@ -87,21 +88,21 @@ def test_another_models_name_is_404(api: openai.OpenAI, service: Service) -> Non
     [
         ("GET", "/embeddings", 405),
         ("POST", "/models", 405),
-        ("POST", "/chat/completions", 404),  # not a model for generation
+        ("POST", "/chat/completions", 404),  # OpenAI's, not served for an embedding model
         ("POST", "/no-such-route", 404),
     ],
 )
 def test_other_routes_and_methods_are_refused_in_openais_shape(
     server: LocalServer, service: Service, method: str, path: str, status: int
 ) -> None:
-    response = httpx.request(method, server.url + ROUTES + path, json={"model": service.name}, timeout=30)
+    response = httpx.request(method, server.url + OPENAI_PREFIX + path, json={"model": service.name}, timeout=30)
     assert response.status_code == status, response.text
     assert response.json()["error"]["message"]
 
 
 def test_a_body_that_is_not_json_is_400(server: LocalServer) -> None:
     headers = {"content-type": "application/json"}
-    response = httpx.post(server.url + ROUTES + "/embeddings", content=b"{", headers=headers, timeout=30)
+    response = httpx.post(server.url + OPENAI_PREFIX + "/embeddings", content=b"{", headers=headers, timeout=30)
     assert response.status_code == 400 and "not JSON" in response.json()["error"]["message"]
 
 

@@ -11,7 +11,11 @@ kit commit as the tooling; the service's own package holds only its model. Its p
     inputs     request bodies -> rows of numbers, or a 400 that says what was expected; answers by protocol
     models     RowsModel: the kserve.Model the runtimes' classes build on (`predict_rows`)
     sklearn    JoblibModel: loads a joblib-saved estimator
+    on_torch   OnTorch: the torch models' device (CUDA when there is one), processes and threads
     pytorch    TorchModel: loads a state dict into the owner's network; batches requests (batching)
+    embeddings EmbeddingModel: a sentence-transformers model; texts in, vectors out (texts)
+    openai_api OpenAI's routes (/openai/v1: models, embeddings) for a model with a task
+    routes     the OpenAI routes' paths (imports nothing: the tooling's smoke uses them too)
     artifacts  the model files' names (imports nothing: training uses them too)
     limits     the request body limit (imports nothing: the templates use it too)
     torchserve_launcher  the TorchServe image's entrypoint (standard library only, no KServe)

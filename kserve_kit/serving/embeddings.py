@@ -1,6 +1,6 @@
 """EmbeddingModel: a kserve.Model that turns texts into vectors with a sentence-transformers model
 (a Hugging Face model directory: config.json, weights, tokenizer, modules.json), on the GPU when the
-pod has one, else the CPU. Served on V1 and V2 (texts in, vectors out) and on OpenAI's embeddings
+pod has one, else the CPU (on_torch.py). Served on V1 and V2 (texts in, vectors out) and on OpenAI's embeddings
 route (openai_api.py); concurrent requests share one model call (batching.py).
 
 The model directory is read from disk only (`local_files_only`): the pod reaches no model hub, and
@@ -16,53 +16,50 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before transformers loads: it reads this once
 
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 from kserve import InferRequest, InferResponse, Model  # noqa: E402
 from kserve.errors import InvalidInput  # noqa: E402
 from kserve.utils.utils import get_predict_response  # noqa: E402
 from sentence_transformers import SentenceTransformer  # noqa: E402
 
-from kserve_kit.serving import quota  # noqa: E402
 from kserve_kit.serving.batching import Batcher  # noqa: E402
+from kserve_kit.serving.on_torch import OnTorch  # noqa: E402
 from kserve_kit.serving.texts import request_texts  # noqa: E402
 
 CONFIG_FILE = "config.json"  # every Hugging Face model directory has one
 
 
-class EmbeddingModel(Model):
+class EmbeddingModel(OnTorch, Model):
     task = "embeddings"  # what the OpenAI routes serve for it (openai_api.py)
     max_batch_requests = 1  # the server's --max_batch_requests
 
     def __init__(self, name: str, model_dir: str | Path) -> None:
         super().__init__(name)
         self.model_dir = Path(model_dir)
-        self.device = "cuda" if torch.cuda.is_available() else "cpu"
         self.encoder: SentenceTransformer | None = None
         self.batcher: Batcher | None = None
         self.dimensions = 0
         self.max_tokens = 0
 
-    @classmethod
-    def workers(cls, cpus: int) -> int:
-        """One process on a GPU (one copy of the weights in its memory), else one per CPU."""
-        return 1 if torch.cuda.is_available() else cpus
-
     def load(self) -> bool:
-        torch.set_num_threads(quota.compute_threads())
+        self.size_threads()
         if not (self.model_dir / CONFIG_FILE).is_file():
             raise FileNotFoundError(
                 f"no Hugging Face model at {self.model_dir} (no {CONFIG_FILE}): run `make train`, "
                 "or check the storage URI"
             )
-        self.encoder = SentenceTransformer(str(self.model_dir), device=self.device, local_files_only=True)
+        self.encoder = SentenceTransformer(str(self.model_dir), device=str(self.device), local_files_only=True)
         self.dimensions = int(self.encoder.get_embedding_dimension() or 0)
         self.max_tokens = int(self.encoder.max_seq_length)
-        self.batcher = Batcher(self.encode, self.max_batch_requests, in_thread=self.device == "cuda")
+        self.batcher = Batcher(self.encode, self.max_batch_requests, in_thread=self.on_gpu)
         self.ready = True
         return self.ready
 
     def token_counts(self, texts: list[str]) -> list[int]:
-        """Each text's length in the model's tokens (special tokens included), not cut to max_tokens."""
+        """Each text's length in the model's tokens (special tokens included), not cut to max_tokens.
+
+        A tokenization of its own: encode()'s, inside sentence-transformers' pipeline (prompts, chat
+        templates), cuts every text to max_tokens, so it cannot tell a text that fits from one cut
+        short. This one costs under 1% of a request (docs/decisions.md)."""
         tokenizer = self.encoder.tokenizer  # type: ignore[union-attr]  # load() made it
         return [len(ids) for ids in tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]]
 

@@ -34,6 +34,7 @@ from kserve.errors import InvalidInput
 from prometheus_client import Counter, Histogram
 
 from kserve_kit.serving.limits import BODY_SECONDS, MAX_HEADER_BYTES
+from kserve_kit.serving.routes import OPENAI_TASK_ROUTES
 
 # KServe's binary tensor extension announces itself with this header; anything else must be JSON.
 BINARY_EXTENSION_HEADER = b"inference-header-content-length"
@@ -144,8 +145,6 @@ class V2JsonBodies:
 
 # The inference routes: V1 /v1/models/<name>:predict (or :explain), V2 /v2/models/<name>[/versions/<v>]/infer.
 INFERENCE_ROUTE = re.compile(r"^/(v1|v2)/models/([^/:]+)(?::\w+|(?:/versions/[^/]+)?/infer)$")
-# OpenAI's inference routes (openai_api.py): the model is named in the body, not the path.
-OPENAI_ROUTE = re.compile(r"^/openai/v1/(?:embeddings|completions|chat/completions)$")
 
 
 class PostOnly:
@@ -189,7 +188,7 @@ class RequestMetrics:
         if route is not None:
             protocol, model = route.groups()
             return protocol, model if model in self.models else "unknown"
-        if OPENAI_ROUTE.match(path):
+        if path in OPENAI_TASK_ROUTES:
             return "openai", next(iter(self.models)) if len(self.models) == 1 else "unknown"
         return None
 

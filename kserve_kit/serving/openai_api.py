@@ -1,5 +1,5 @@
 """OpenAI-compatible routes for the served model, where KServe's own OpenAI data plane puts them
-(`/openai/v1/...`, kserve 0.21 protocol/rest/openai/endpoints.py OPENAI_ROUTE_PREFIX), so a client
+(`/openai/v1/...`, routes.py), so a client
 of OpenAI's API (the `openai` package, LangChain, ...) needs only `base_url=<endpoint>/openai/v1`.
 
     GET  /openai/v1/models             the one model this server serves
@@ -26,9 +26,9 @@ from kserve.errors import InvalidInput
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, ValidationError
 
 from kserve_kit.serving.guards import JSON, Scope, content_type, read_body, send_json
+from kserve_kit.serving.routes import OPENAI_PREFIX, OPENAI_TASK_ROUTES
 from kserve_kit.serving.texts import checked_texts
 
-PREFIX = "/openai/v1"
 logger = logging.getLogger("kserve")
 
 
@@ -63,14 +63,15 @@ class OpenAIRoutes:
     def __init__(self, app: Any, model: Any) -> None:
         self.app, self.model = app, model
         self.created = int(time.time())
-        self.posts = {f"{PREFIX}/embeddings": ("embeddings", self.embeddings)}
+        # Each task's route answered by the method of the same name (a task without one fails here, at start).
+        self.posts = {path: (task, getattr(self, task)) for path, task in OPENAI_TASK_ROUTES.items()}
 
     def card(self) -> dict[str, Any]:
         return {"id": self.model.name, "object": "model", "created": self.created, "owned_by": "kserve-kit"}
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
-        if not path.startswith(PREFIX + "/"):
+        if not path.startswith(OPENAI_PREFIX + "/"):
             await self.app(scope, receive, send)
             return
         status, body, headers = await self.answer(scope, path, receive)
@@ -78,17 +79,17 @@ class OpenAIRoutes:
 
     async def answer(self, scope: Scope, path: str, receive: Any) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         method = scope["method"]
-        if path == f"{PREFIX}/models" or path.startswith(f"{PREFIX}/models/"):
+        if path == f"{OPENAI_PREFIX}/models" or path.startswith(f"{OPENAI_PREFIX}/models/"):
             if method != "GET":
                 return 405, refusal(405, f"{path} takes GET, not {method}"), [(b"allow", b"GET")]
-            if path == f"{PREFIX}/models":
+            if path == f"{OPENAI_PREFIX}/models":
                 return 200, orjson.dumps({"object": "list", "data": [self.card()]}), []
-            name = path.removeprefix(f"{PREFIX}/models/")
+            name = path.removeprefix(f"{OPENAI_PREFIX}/models/")
             if name != self.model.name:
                 return 404, self.unknown_model(name), []
             return 200, orjson.dumps(self.card()), []
         if path not in self.posts:
-            served = ", ".join(sorted([f"{PREFIX}/models", *self.posts]))
+            served = ", ".join(sorted([f"{OPENAI_PREFIX}/models", *self.posts]))
             return 404, refusal(404, f"{path} is not a route of this server (it serves {served})"), []
         task, handler = self.posts[path]
         if method != "POST":

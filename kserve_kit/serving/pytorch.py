@@ -1,7 +1,6 @@
 """TorchModel: a RowsModel that loads a trained state dict (`model.pt`) into the owner's network,
-on the GPU when the pod has one (CUDA), else the CPU, and batches concurrent requests (batching.py).
-
-torch's intra-op threads follow the container's CPU quota (quota.py), not the node's cores.
+on the GPU when the pod has one (CUDA), else the CPU (on_torch.py), and batches concurrent requests
+(batching.py).
 """
 
 from __future__ import annotations
@@ -10,29 +9,22 @@ import numpy as np
 import torch
 from torch import nn
 
-from kserve_kit.serving import quota
 from kserve_kit.serving.artifacts import WEIGHTS_FILE
 from kserve_kit.serving.batching import Batcher
 from kserve_kit.serving.models import RowsModel
+from kserve_kit.serving.on_torch import OnTorch
 
 
-class TorchModel(RowsModel):
+class TorchModel(OnTorch, RowsModel):
     network_class: type[nn.Module]  # the owner's network, built without arguments
 
     def __init__(self, name: str, model_dir: str) -> None:
         super().__init__(name, model_dir)
-        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self.network: nn.Module | None = None
         self.batcher: Batcher | None = None
 
-    @classmethod
-    def workers(cls, cpus: int) -> int:
-        """One process on a GPU (each would hold its own copy of the network in the GPU's memory, and
-        one process batching keeps the GPU busier), else one per CPU."""
-        return 1 if torch.cuda.is_available() else cpus
-
     def load(self) -> bool:
-        torch.set_num_threads(quota.compute_threads())
+        self.size_threads()
         path = self.require(WEIGHTS_FILE)
         network = self.network_class()
         try:
@@ -43,7 +35,7 @@ class TorchModel(RowsModel):
                 f"{path} does not fit {self.network_class.__name__} ({first}): run `make train`"
             ) from None
         self.network = network.to(self.device).eval()
-        self.batcher = Batcher(self.predict_rows, self.max_batch_requests, in_thread=self.device.type == "cuda")
+        self.batcher = Batcher(self.predict_rows, self.max_batch_requests, in_thread=self.on_gpu)
         self.ready = True
         return self.ready
 
