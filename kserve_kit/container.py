@@ -72,12 +72,14 @@ def build(service: Service, tag: str, tool: str, build_args: list[str] | None = 
 
     The dependency stage gets a tag of its own (its layers stay the cache of the next build), so the
     untagged images a build leaves are only superseded ones of this service: they are removed (each
-    was about 600 MB)."""
+    was about 600 MB). The tag names the runtime too: a service of the same name with another runtime
+    (a runtime move, a demo beside the owner's repo) does not supersede this one's cache."""
     started = time.monotonic()
     # The Dockerfile's `COPY .kit/`: the serving library (KServe's runtimes) or TorchServe's launcher.
     kit_wheel.build_wheel(service.root)
     if f" AS {BUILD_STAGE}" in (service.root / "Dockerfile").read_text(encoding="utf-8"):
-        _build(service, f"localhost/kserve-kit-cache/{service.name}:{BUILD_STAGE}", tool, build_args, BUILD_STAGE)
+        cache = f"localhost/kserve-kit-cache/{service.name}-{service.facts['runtime']}:{BUILD_STAGE}"
+        _build(service, cache, tool, build_args, BUILD_STAGE)
     _build(service, tag, tool, build_args)
     subprocess.run([tool, "image", "prune", "--force", "--filter", f"label={SERVICE_LABEL}={service.name}"],
                    capture_output=True, check=False)  # fmt: skip

@@ -159,5 +159,5 @@ def test_rebuilding_leaves_no_superseded_image_behind(
     listed = ["podman", "images", "--quiet", "--filter", "dangling=true", "--filter",
               "label=io.kserve-template.service=text-classifier"]  # fmt: skip
     assert subprocess.run(listed, env=podman_with, capture_output=True, text=True, check=True).stdout.strip() == ""
-    tagged = ["podman", "image", "exists", "localhost/kserve-kit-cache/text-classifier:dependencies"]
+    tagged = ["podman", "image", "exists", "localhost/kserve-kit-cache/text-classifier-sklearn:dependencies"]
     assert subprocess.run(tagged, env=podman_with, check=False).returncode == 0
