@@ -198,17 +198,13 @@ class RequestMetrics:
             await self.app(scope, receive, send)
             return
         protocol, model = labels
-        status, started = 500, time.perf_counter()  # an exception out of the app is a 500
+        status, started, recorded = 500, time.perf_counter(), False  # an exception out of the app is a 500
 
-        async def recording_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, recording_send)
-        finally:
+        def record() -> None:
+            nonlocal recorded
+            if recorded:
+                return
+            recorded = True
             series = self.series.get((model, protocol, status))
             if series is None:
                 series = self.series[(model, protocol, status)] = (
@@ -216,6 +212,19 @@ class RequestMetrics:
                 )  # fmt: skip
             series[0].inc()
             series[1].observe(time.perf_counter() - started)
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                record()  # before the answer's last bytes go out: a scrape the client makes after it counts it
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            record()
 
 
 async def send_error(send: Any, status: int, message: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
