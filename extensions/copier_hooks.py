@@ -117,6 +117,9 @@ def question_choices(platform: str) -> tuple[str, str]:
 # The `runtime` question's choices and the runtimes that can use a GPU, from the runtime entries.
 RUNTIME_CHOICES = json.dumps({entry.label: name for name, entry in runtimes.RUNTIMES.items()})
 GPU_RUNTIMES = [name for name, entry in runtimes.RUNTIMES.items() if entry.supports_gpu]
+BATCHING_RUNTIMES = [name for name, entry in runtimes.RUNTIMES.items() if entry.batches]
+# Those whose batches wait for requests to gather (KServe's batcher sidecar, TorchServe's batchSize).
+WAITING_BATCH_RUNTIMES = [name for name in BATCHING_RUNTIMES if not runtimes.RUNTIMES[name].batches_in_process]
 
 
 def wrap_validation_errors() -> None:
@@ -215,6 +218,7 @@ class KitExtension(ContextHook):
 
     def hook(self, context: dict[str, Any]) -> None:
         context["runtime_choices"], context["gpu_runtimes"] = RUNTIME_CHOICES, GPU_RUNTIMES
+        context["batching_runtimes"], context["waiting_batch_runtimes"] = BATCHING_RUNTIMES, WAITING_BATCH_RUNTIMES
         platform = context.get("platform") or profile.DEFAULT_PLATFORM
         try:
             context["platform_choices"], context["environment_choices"] = question_choices(platform)

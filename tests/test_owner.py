@@ -20,6 +20,7 @@ OWNERS = {
     "sklearn": {"service_name": "text-classifier"},
     "pytorch": {"service_name": "text-classifier", "runtime": "pytorch"},
     "embeddings": {"service_name": "text-classifier", "runtime": "embeddings"},
+    "text-generation": {"service_name": "text-classifier", "runtime": "text-generation"},
     # GPU answers, run on CPU: the handler picks the device at run time.
     "torchserve-gpu": {"service_name": "text-classifier", "runtime": "torchserve", "gpu": True, "environment": "lab2"},
 }
@@ -43,8 +44,13 @@ def test_its_own_smoke_checks_v1_and_v2_on_a_real_local_server(repo: Path) -> No
     result = run_make(repo, "smoke", SMOKE_ARGS="--requests 5")
     assert "  v1: ready, sample.json predicted as expected" in result.stdout
     assert "  v2: ready, sample.json predicted as expected" in result.stdout
-    if facts_of(repo)["task"] == "embeddings":  # OpenAI's routes, by OpenAI's client
-        assert "  openai: text-classifier listed, 3 texts of sample.json embedded (384 dimensions" in result.stdout
+    openai_lines = {  # OpenAI's routes, by OpenAI's client
+        "embeddings": "  openai: text-classifier listed, 3 texts of sample.json embedded (384 dimensions",
+        "text-generation": "  openai: text-classifier listed, /completions of sample.json's first prompt as expected, "
+        "streamed alike, max_tokens and stop honoured, /chat/completions answered",
+    }
+    task = facts_of(repo)["task"]
+    assert task is None or openai_lines[task] in result.stdout
     assert result.stdout.strip().splitlines()[-1].startswith("SMOKE OK text-classifier at the local server")
 
 

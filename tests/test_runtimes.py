@@ -67,7 +67,7 @@ def test_each_runtimes_readme_says_only_its_own(render: Render, runtime: str) ->
     readme = (render(runtime=runtime) / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Your model", 1)[1].split("\n## ", 1)[0]
     own = {"sklearn": "model/model.joblib", "pytorch": "Batching happens inside the server", "torchserve": "handler.py",
-           "embeddings": "/openai/v1/embeddings"}  # fmt: skip
+           "embeddings": "/openai/v1/embeddings", "text-generation": "/openai/v1/chat/completions"}  # fmt: skip
     assert own[runtime] in section
     assert [text for text in own.values() if text in section] == [own[runtime]]
     assert answers_of(render(runtime=runtime))["runtime"] == runtime

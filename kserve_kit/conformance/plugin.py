@@ -19,6 +19,7 @@ from kserve_kit.local_server import LocalServer
 from kserve_kit.service import FACTS_FILE, Service
 
 HERE = Path(__file__).parent
+TASK_MODULES = {"embeddings": "embeddings", "text-generation": "generation"}  # test_openai_<module>.py
 
 
 def conformance_modules(service: Service) -> list[Path]:
@@ -27,7 +28,10 @@ def conformance_modules(service: Service) -> list[Path]:
     if service.server == "kserve":
         modules += ["test_kserve_server.py", "test_batching.py"]
         # rows of numbers (inputs.py, the fast path), or texts and OpenAI's routes
-        modules += ["test_openai.py"] if service.task else ["test_inputs.py", "test_fast_path.py"]
+        if service.task:
+            modules += ["test_openai.py", f"test_openai_{TASK_MODULES[service.task]}.py"]
+        else:
+            modules += ["test_inputs.py", "test_fast_path.py"]
     if (service.root / "monitoring").is_dir():
         modules.append("test_monitoring.py")
     return [HERE / module for module in modules]

@@ -1,6 +1,6 @@
-"""OpenAI's routes of a text model (kserve_kit.serving.openai_api), through OpenAI's own client: what
-its users' code sends gets the answer it can read, and every bad request a 4xx in OpenAI's error
-shape that says what is wrong."""
+"""OpenAI's embeddings route of an embedding model (kserve_kit.serving.openai_api), through OpenAI's
+own client: the vectors V1 gives, as numbers or base64, and every bad request a 400 that says what is
+wrong. test_openai.py holds what every text model's routes do."""
 
 from __future__ import annotations
 
@@ -13,10 +13,8 @@ import openai
 import pytest
 
 from kserve_kit.local_server import LocalServer
-from kserve_kit.metrics import answered
 from kserve_kit.openai_smoke import client
 from kserve_kit.service import Service
-from kserve_kit.serving.routes import OPENAI_PREFIX
 from kserve_kit.smoke import Target
 
 
@@ -33,13 +31,6 @@ def v1_vectors(server: LocalServer, service: Service, texts: list[str]) -> np.nd
 
 def decoded(embedding: list[float] | str) -> Any:
     return np.frombuffer(base64.b64decode(embedding), dtype="<f4") if isinstance(embedding, str) else embedding
-
-
-def test_the_model_is_listed_and_found(api: openai.OpenAI, service: Service) -> None:
-    assert [card.id for card in api.models.list()] == [service.name]
-    assert api.models.retrieve(service.name).id == service.name
-    with pytest.raises(openai.NotFoundError):
-        api.models.retrieve("no-such-model")
 
 
 @pytest.mark.parametrize("encoding_format", ["float", "base64"])
@@ -81,32 +72,3 @@ def test_a_bad_embeddings_request_is_400_saying_why(
 def test_another_models_name_is_404(api: openai.OpenAI, service: Service) -> None:
     with pytest.raises(openai.NotFoundError, match=repr(service.name)):
         api.embeddings.create(model="no-such-model", input="a text")
-
-
-@pytest.mark.parametrize(
-    ("method", "path", "status"),
-    [
-        ("GET", "/embeddings", 405),
-        ("POST", "/models", 405),
-        ("POST", "/chat/completions", 404),  # OpenAI's, not served for an embedding model
-        ("POST", "/no-such-route", 404),
-    ],
-)
-def test_other_routes_and_methods_are_refused_in_openais_shape(
-    server: LocalServer, service: Service, method: str, path: str, status: int
-) -> None:
-    response = httpx.request(method, server.url + OPENAI_PREFIX + path, json={"model": service.name}, timeout=30)
-    assert response.status_code == status, response.text
-    assert response.json()["error"]["message"]
-
-
-def test_a_body_that_is_not_json_is_400(server: LocalServer) -> None:
-    headers = {"content-type": "application/json"}
-    response = httpx.post(server.url + OPENAI_PREFIX + "/embeddings", content=b"{", headers=headers, timeout=30)
-    assert response.status_code == 400 and "not JSON" in response.json()["error"]["message"]
-
-
-def test_the_request_metrics_count_openais_routes(api: openai.OpenAI, server: LocalServer, service: Service) -> None:
-    before = answered(httpx.get(server.metrics_url, timeout=30).text, service.name, "openai")
-    api.embeddings.create(model=service.name, input="a text")
-    assert answered(httpx.get(server.metrics_url, timeout=30).text, service.name, "openai") == before + 1

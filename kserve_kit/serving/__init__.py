@@ -14,7 +14,9 @@ kit commit as the tooling; the service's own package holds only its model. Its p
     on_torch   OnTorch: the torch models' device (CUDA when there is one), processes and threads
     pytorch    TorchModel: loads a state dict into the owner's network; batches requests (batching)
     embeddings EmbeddingModel: a sentence-transformers model; texts in, vectors out (texts)
-    openai_api OpenAI's routes (/openai/v1: models, embeddings) for a model with a task
+    generation GenerativeModel: a causal language model; prompts and chats in, text out, streamed
+    sampling   how a generation runs (max_tokens, temperature, stop) and what it gives (imports nothing heavy)
+    openai_api OpenAI's routes (/openai/v1: models, embeddings, completions, chat) for a model with a task
     routes     the OpenAI routes' paths (imports nothing: the tooling's smoke uses them too)
     artifacts  the model files' names (imports nothing: training uses them too)
     limits     the request body limit (imports nothing: the templates use it too)

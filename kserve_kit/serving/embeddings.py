@@ -21,11 +21,10 @@ from kserve.errors import InvalidInput  # noqa: E402
 from kserve.utils.utils import get_predict_response  # noqa: E402
 from sentence_transformers import SentenceTransformer  # noqa: E402
 
+from kserve_kit.serving.artifacts import hugging_face_model  # noqa: E402
 from kserve_kit.serving.batching import Batcher  # noqa: E402
 from kserve_kit.serving.on_torch import OnTorch  # noqa: E402
 from kserve_kit.serving.texts import request_texts  # noqa: E402
-
-CONFIG_FILE = "config.json"  # every Hugging Face model directory has one
 
 
 class EmbeddingModel(OnTorch, Model):
@@ -42,12 +41,8 @@ class EmbeddingModel(OnTorch, Model):
 
     def load(self) -> bool:
         self.size_threads()
-        if not (self.model_dir / CONFIG_FILE).is_file():
-            raise FileNotFoundError(
-                f"no Hugging Face model at {self.model_dir} (no {CONFIG_FILE}): run `make train`, "
-                "or check the storage URI"
-            )
-        self.encoder = SentenceTransformer(str(self.model_dir), device=str(self.device), local_files_only=True)
+        model_dir = str(hugging_face_model(self.model_dir))
+        self.encoder = SentenceTransformer(model_dir, device=str(self.device), local_files_only=True)
         self.dimensions = int(self.encoder.get_embedding_dimension() or 0)
         self.max_tokens = int(self.encoder.max_seq_length)
         self.batcher = Batcher(self.encode, self.max_batch_requests, in_thread=self.on_gpu)

@@ -5,4 +5,8 @@ calls (openai_smoke.py). Imports nothing: the tooling uses them too."""
 # OPENAI_ROUTE_PREFIX), so an OpenAI client needs only `base_url=<endpoint>/openai/v1`.
 OPENAI_PREFIX = "/openai/v1"
 # Its inference routes, by the task each serves; the model is named in the body, not the path.
-OPENAI_TASK_ROUTES = {f"{OPENAI_PREFIX}/embeddings": "embeddings"}
+OPENAI_TASK_ROUTES = {
+    f"{OPENAI_PREFIX}/embeddings": "embeddings",
+    f"{OPENAI_PREFIX}/completions": "text-generation",
+    f"{OPENAI_PREFIX}/chat/completions": "text-generation",
+}

@@ -84,7 +84,7 @@ def install(app: FastAPI, max_request_bytes: int, model: Model, all_workers: boo
     chain: Any = guards.PostOnly(guards.V2JsonBodies(app))
     if isinstance(model, RowsModel):  # a model class of kit 0.4 and before runs on KServe's route only
         chain = FastInference(chain, model)
-    if getattr(model, "task", None):  # a text model (embeddings): OpenAI's routes too
+    if getattr(model, "task", None):  # a text model (embeddings, text generation): OpenAI's routes too
         chain = OpenAIRoutes(chain, model)
     chain = guards.RequestMetrics(guards.RequestSizeLimit(chain, max_request_bytes), {model.name})
     return FrontDoor(app, workers.AllWorkersMetrics(chain) if all_workers else chain)
