@@ -3,6 +3,9 @@ schemas, and the rendered repo's own commands run in its own environment."""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
 import os
 import shutil
 import socket
@@ -101,19 +104,28 @@ def run_make(
 
 
 @pytest.fixture(scope="session")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Render:
+def installed(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Render:
     """`installed(**answers)`: a rendered service after its own `make install train`, into its own
-    .venv (as its owner runs them), once per answer set in the session. Java is needed for TorchServe."""
-    cache: dict[tuple[tuple[str, Any], ...], Path] = {}
+    .venv (as its owner runs them), once per answer set in the whole run: pytest-xdist's workers share
+    them (the first to need one installs it, holding its lock; another waits for it and takes it).
+    Java is needed for TorchServe."""
+    base = tmp_path_factory.getbasetemp()
+    shared = (base if worker_id == "master" else base.parent) / "owners"  # the run's, beside the workers'
+    shared.mkdir(exist_ok=True)
 
     def _installed(**answers: Any) -> Path:
-        key = tuple(sorted(answers.items()))
-        if key not in cache:
-            repo = render_into(tmp_path_factory.mktemp("owner") / answers.get("service_name", "service"), **answers)
-            subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
-            run_make(repo, "install", "train", timeout=1800)
-            cache[key] = repo
-        return cache[key]
+        key = hashlib.sha256(json.dumps(answers, sort_keys=True).encode()).hexdigest()[:16]
+        home = shared / key
+        repo = home / answers.get("service_name", "service")
+        with (shared / f"{key}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            if not (home / "installed").is_file():
+                shutil.rmtree(home, ignore_errors=True)  # what a worker that failed half-way left
+                render_into(repo, **answers)
+                subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+                run_make(repo, "install", "train", timeout=1800)
+                (home / "installed").touch()
+        return repo
 
     return _installed
 
@@ -169,14 +181,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """`make test` runs one pytest worker per CPU (pytest-xdist, `--dist loadgroup`); each worker has
     its own session fixtures. Tests that build images share the stand-in bases, image tags and the
     installed repos' `.kit/`: they run on one worker, in order ("images"). The other tests on owners'
-    installed repos share those repos: on one worker too ("owners"), which installs its own copies.
-    The rest spread over the workers."""
+    installed repos (installed once for all workers: `installed`) run on one worker too ("owners"), so
+    no two of them run in one repo at once; an image build beside them only writes the repo's `.kit/`.
+    The answer matrix's tests share one session fixture that renders and validates every combination
+    on every CPU: on one worker ("matrix"), or each worker would compute it all. The rest spread over
+    the workers."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         if "podman" in fixtures:
             item.add_marker(pytest.mark.xdist_group("images"))
         elif "installed" in fixtures:
             item.add_marker(pytest.mark.xdist_group("owners"))
+        elif "matrix_results" in fixtures:  # rendered and validated once, on one worker's processes
+            item.add_marker(pytest.mark.xdist_group("matrix"))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
