@@ -192,8 +192,7 @@ class OpenAIRoutes:
 
     async def embeddings(self, payload: Any) -> bytes:
         request = EmbeddingsRequest.model_validate(payload)
-        if request.model != self.model.name:
-            raise UnknownModel(request.model)
+        self.require_served(request.model)
         if request.dimensions is not None and request.dimensions != self.model.dimensions:
             wanted, has = request.dimensions, self.model.dimensions
             raise InvalidInput(f"dimensions: this model's vectors have {has}, not {wanted}")
@@ -207,13 +206,14 @@ class OpenAIRoutes:
         usage = {"prompt_tokens": tokens, "total_tokens": tokens}
         return orjson.dumps({"object": "list", "data": data, "model": self.model.name, "usage": usage})
 
-    def generation_for(self, request: GenerationRequest) -> None:
-        if request.model != self.model.name:
-            raise UnknownModel(request.model)
+    def require_served(self, model: str) -> None:
+        """A request names the model it is for: this server's, or OpenAI's 404."""
+        if model != self.model.name:
+            raise UnknownModel(model)
 
     async def completions(self, payload: Any) -> bytes | AsyncIterator[bytes]:
         request = CompletionRequest.model_validate(payload)
-        self.generation_for(request)
+        self.require_served(request.model)
         if isinstance(request.prompt, list) and len(request.prompt) != 1:
             raise InvalidInput(f"prompt holds {len(request.prompt)} prompts: send one per request")
         text = request.prompt if isinstance(request.prompt, str) else request.prompt[0]
@@ -223,7 +223,7 @@ class OpenAIRoutes:
 
     async def chat_completions(self, payload: Any) -> bytes | AsyncIterator[bytes]:
         request = ChatRequest.model_validate(payload)
-        self.generation_for(request)
+        self.require_served(request.model)
         prompt = self.model.chat_prompt([message.model_dump(exclude_none=True) for message in request.messages])
         ids = self.model.tokens(prompt, templated=True)
         wanted = request.max_completion_tokens or request.max_tokens
