@@ -120,6 +120,10 @@ GPU_RUNTIMES = [name for name, entry in runtimes.RUNTIMES.items() if entry.suppo
 BATCHING_RUNTIMES = [name for name, entry in runtimes.RUNTIMES.items() if entry.batches]
 # Those whose batches wait for requests to gather (KServe's batcher sidecar, TorchServe's batchSize).
 WAITING_BATCH_RUNTIMES = [name for name in BATCHING_RUNTIMES if not runtimes.RUNTIMES[name].batches_in_process]
+GPU_ONLY_RUNTIMES = [name for name, entry in runtimes.RUNTIMES.items() if entry.requires_gpu]
+# Those whose server answers KServe's V1/V2 routes, and those whose image the repo builds.
+PROTOCOL_RUNTIMES = [name for name, entry in runtimes.RUNTIMES.items() if entry.protocols]
+IMAGE_RUNTIMES = [name for name, entry in runtimes.RUNTIMES.items() if entry.builds_image]
 
 
 def wrap_validation_errors() -> None:
@@ -208,6 +212,7 @@ class KitExtension(ContextHook):
             "vault_path_error",
             "vault_error",
             "gpu_error",
+            "model_storage_error",
             "duration_error",
             "at_least",
             "fitting_namespace",
@@ -215,10 +220,13 @@ class KitExtension(ContextHook):
             environment.globals[name] = getattr(validation, name)
         environment.globals["deployment_mode"] = profile.deployment_mode
         environment.globals["default_batch_size"] = runtimes.default_batch_size
+        environment.globals["default_request"] = runtimes.default_request
 
     def hook(self, context: dict[str, Any]) -> None:
         context["runtime_choices"], context["gpu_runtimes"] = RUNTIME_CHOICES, GPU_RUNTIMES
         context["batching_runtimes"], context["waiting_batch_runtimes"] = BATCHING_RUNTIMES, WAITING_BATCH_RUNTIMES
+        context["gpu_only_runtimes"], context["protocol_runtimes"] = GPU_ONLY_RUNTIMES, PROTOCOL_RUNTIMES
+        context["image_runtimes"] = IMAGE_RUNTIMES
         platform = context.get("platform") or profile.DEFAULT_PLATFORM
         try:
             context["platform_choices"], context["environment_choices"] = question_choices(platform)

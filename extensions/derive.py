@@ -244,6 +244,10 @@ def facts(basis: Basis, pin: KitPin, required: dict[str, str], urls: dict[str, s
         "runtime": answers["runtime"],
         "server": runtime.server,
         "task": runtime.task,  # a text runtime's OpenAI routes (embeddings); None for rows of numbers
+        "openai_prefix": runtime.openai_prefix if runtime.task else None,
+        "protocols": list(runtime.protocols),  # KServe's V1/V2 routes it answers (none: OpenAI's only)
+        # False: the ServingRuntime runs the profile's image (no Dockerfile; nothing to build or push).
+        "builds_image": runtime.builds_image,
         "package": basis.package,
         "entrypoint": filled(basis, runtime.entrypoint),
         "model_dir": basis.model_dir,
@@ -309,6 +313,7 @@ def monitoring(basis: Basis, common_labels: dict[str, str]) -> dict[str, Any] | 
         "labels": {**common_labels, "team": basis.answers["owner"], **rule_labels},
         "rules": alert_rules(basis.runtime.server, basis.answers, int(basis.profile["monitoring"]["restarts"])),
         "dashboard": dashboard(basis.runtime.server, basis.answers),
+        "latency_label": SERVERS[basis.runtime.server].latency_label,  # what the latency alert measures
     }
 
 
@@ -374,6 +379,7 @@ def derive(answers: dict[str, Any]) -> dict[str, Any]:
         "entrypoint": service_facts["entrypoint"],
         "container_args": filled(basis, runtime.args),
         "probes": {kind: path.replace("{name}", basis.name) for kind, path in runtime.probes},
+        "startup_probe": dict(runtime.startup_probe),
         # The image's default arguments: the ServingRuntime's, with the name KServe would put in.
         "image_cmd": [arg.replace("{{.Name}}", basis.name) for arg in filled(basis, runtime.args)],
         "storage_uri": service_facts["storage_uri"],

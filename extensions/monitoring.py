@@ -29,9 +29,14 @@ class ServerMetrics:
     latency: str  # seconds
     latency_label: str  # what `latency` is, for alerts and panels
     model_latency: str | None = None  # the model's own time, where the server exports it
+    model_latency_label: str = "model (predict)"
 
 
 # {model}: the model's name (the InferenceService's); {pods}: a regex of the predictor's pod names.
+VLLM_HTTP = (
+    'sum(rate(http_requests_total{{{{namespace="{{namespace}}",pod=~"{{pods}}",handler=~"/v1/.*"{status}}}}}'
+    "[{{window}}]))"
+)
 SERVERS: dict[str, ServerMetrics] = {
     "kserve": ServerMetrics(
         port=None,
@@ -67,6 +72,27 @@ SERVERS: dict[str, ServerMetrics] = {
             'sum(rate(ts_inference_requests_total{{model_name="{model}"}}[{window}])) / 1e6'
         ),
         latency_label="mean latency",
+    ),
+    "vllm": ServerMetrics(
+        port=None,
+        # vLLM's OpenAI server counts HTTP requests with prometheus-fastapi-instrumentator, by handler and
+        # grouped status ("2xx", "4xx", "5xx"), with no model label: the pod's own, from Prometheus's
+        # Kubernetes discovery (kserve_kit/metrics.py TARGET_LABELS), scopes them to this service.
+        requests=VLLM_HTTP.format(status=""),
+        responses=VLLM_HTTP.format(status=""),
+        server_errors=VLLM_HTTP.format(status=',status="5xx"'),
+        client_errors=VLLM_HTTP.format(status=',status="4xx"'),
+        # What an LLM's users wait for first: the time to the first token (vLLM's V1 engine, by model).
+        latency=(
+            "histogram_quantile(0.95, sum by (le) "
+            '(rate(vllm:time_to_first_token_seconds_bucket{{model_name="{model}"}}[{window}])))'
+        ),
+        latency_label="p95 time to first token",
+        model_latency=(  # the whole request, to its last token
+            "histogram_quantile(0.95, sum by (le) "
+            '(rate(vllm:e2e_request_latency_seconds_bucket{{model_name="{model}"}}[{window}])))'
+        ),
+        model_latency_label="whole request",
     ),
 }
 # kube-state-metrics (not the server): restarts and readiness of the predictor's pods.
@@ -159,8 +185,8 @@ def dashboard(server: str, answers: dict[str, Any]) -> dict[str, Any]:
         ("Requests per second", [("requests", "all"), ("client_errors", "4xx"), ("server_errors", "5xx")], "reqps",
          None),
         ("Server error ratio", [("error_ratio", "5xx / all")], "percentunit", ratio),
-        (metrics.latency_label.capitalize(), [("latency", "request"), ("model_latency", "model (predict)")], "s",
-         latency_s),
+        (metrics.latency_label.capitalize(),
+         [("latency", "request"), ("model_latency", metrics.model_latency_label)], "s", latency_s),
         ("Predictor pods", [("not_ready", "not ready"), ("restarts", "restarts (15m)")], "short", None),
     ]  # fmt: skip
     built = []

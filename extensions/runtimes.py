@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kserve_kit.serving.routes import OPENAI_PREFIX
+
 # torch's CPU wheel on our machines and in the rendered CI; never a bare `torch` (a multi-GB CUDA build).
 TORCH = "torch==2.13.0"
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
@@ -23,7 +25,9 @@ KSERVE_ARGS = ("--model_name={{.Name}}", "--model_dir={model_dir}", "--http_port
 class Runtime:
     label: str  # the choice as copier.yml shows it
     model_format: str  # the ServingRuntime's supportedModelFormats / the InferenceService's modelFormat
-    server: str  # how kserve-kit runs it locally: "kserve" (KServe's Python server) or "torchserve"
+    # The model server: "kserve" (KServe's Python server) or "torchserve", which kserve-kit runs locally
+    # too, or "vllm" (vLLM's OpenAI server), which runs only in its image on a GPU.
+    server: str
     dependencies: tuple[str, ...]  # the service's own, in pyproject.toml
     entrypoint: tuple[str, ...]  # the image's ENTRYPOINT; `{package}` is the service's package
     args: tuple[str, ...]  # the ServingRuntime's args (and the image's CMD); `{model_dir}`, `{port}`
@@ -47,6 +51,18 @@ class Runtime:
     default_batch_size: int = 0  # the `batch_size` answer's default (0: off)
     batches: bool = True  # False: the batch_size question is not asked (a generation runs alone)
     needs_java: bool = False
+    # False: the ServingRuntime runs the profile's image (`base_images.<runtime>.gpu`) with `entrypoint`
+    # as its command; the repo has no Dockerfile, nothing of the owner's is in the image.
+    builds_image: bool = True
+    requires_gpu: bool = False  # a GPU is not a choice: the `gpu` question must be yes
+    protocols: tuple[str, ...] = ("v1", "v2")  # KServe's V1/V2 routes the server answers; () for OpenAI's only
+    env: tuple[tuple[str, str], ...] = ()  # the server container's environment
+    shared_memory: bool = False  # /dev/shm as a memory-backed emptyDir (the container runtime's 64 MB is too small)
+    # A startupProbe (the readiness route): the kubelet's patience while the model loads, in seconds.
+    startup_probe: tuple[tuple[str, int], ...] = ()
+    run_as_user: int | None = None  # the image sets no non-root user of its own
+    # The `cpu_request` and `memory_request` answers' defaults (the limits default to at least these).
+    default_requests: tuple[str, str] = ("500m", "512Mi")
     deprecated_by: str | None = None  # the runtime services of this one should move to
     # What the server does with hostile or odd requests that neither its configuration nor the kit can
     # change: the README says it, and `make validate`'s deprecation warning counts it.
@@ -54,6 +70,7 @@ class Runtime:
     # A text runtime: what OpenAI's routes serve for it (kserve_kit/serving/openai_api.py), None for the
     # numeric ones. Its sample.json holds texts, and make smoke checks those routes too.
     task: str | None = None
+    openai_prefix: str = OPENAI_PREFIX  # where the server's OpenAI routes are (KServe's server: /openai/v1)
     demo: str = ""  # the demo model `make train` produces, as the README names it
 
 
@@ -131,6 +148,52 @@ RUNTIMES: dict[str, Runtime] = {
         task="text-generation",
         demo="a tiny GPT-2 and its tokenizer, trained here in seconds on sentences about the platform",
     ),
+    "vllm": Runtime(
+        label="LLM on GPUs: vLLM's OpenAI-compatible server (the profile's vLLM image, a GPU required; "
+        "OpenAI-compatible /v1/completions and /v1/chat/completions; not run on the kit's machines)",
+        # As KServe 0.20's kserve-vllmserver runs it (config/runtimes/kserve-vllmserver.yaml, v0.20.0):
+        # its model format, command, arguments, environment, probes and /dev/shm.
+        model_format="vLLM",
+        server="vllm",
+        dependencies=(),  # nothing of the owner's runs in the image: the repo's environment holds the tooling
+        entrypoint=("python", "-m", "vllm.entrypoints.openai.api_server"),
+        args=("--port={port}", "--served-model-name={{.Name}}", "--model={model_dir}"),
+        artifacts={},
+        train=(),
+        # vLLM lists the model at /v1/models only once it is loaded; /health answers while the engine lives.
+        probes=(("readinessProbe", "/v1/models"), ("livenessProbe", "/health")),
+        startup_probe=(
+            ("initialDelaySeconds", 30),
+            ("periodSeconds", 30),
+            ("timeoutSeconds", 10),
+            ("failureThreshold", 60),
+        ),  # fmt: skip
+        # Hugging Face's and vLLM's caches and config go to the one writable path; HOME too (torch's and
+        # Triton's compile caches), since the image's user has none here. LMCACHE_USE_EXPERIMENTAL, which
+        # KServe also sets, is left out: it concerns LMCache's connector, which nothing here turns on.
+        env=(
+            ("HF_HOME", "/tmp"),
+            ("VLLM_CONFIG_ROOT", "/tmp"),
+            ("HOME", "/tmp"),
+            ("VLLM_WORKER_MULTIPROC_METHOD", "spawn"),
+        ),  # fmt: skip
+        writable_dirs=("/tmp",),
+        shared_memory=True,  # vLLM's workers exchange tensors through /dev/shm
+        # vLLM's image runs as root; UID 1000 as KServe's own runtimes chart runs its Hugging Face server
+        # (charts/kserve-runtime-configs/values.yaml, v0.20.0), so runAsNonRoot holds.
+        run_as_user=1000,
+        # vLLM's API server, its engine process and a tokenizer each want a CPU; its CPU side (the
+        # scheduler, /dev/shm, the model while it loads) several GiB. Its weights are in the GPU's memory.
+        default_requests=("4", "16Gi"),
+        supports_gpu=True,
+        requires_gpu=True,
+        batches=False,  # vLLM batches continuously itself (--max-num-seqs)
+        builds_image=False,
+        protocols=(),
+        task="text-generation",
+        openai_prefix="/v1",  # vLLM's own routes (vllm/entrypoints/openai/api_server.py)
+        demo="none: your model (a Hugging Face model directory) comes from storage",
+    ),
     "torchserve": Runtime(
         label="TorchServe (deprecated: limited maintenance upstream; choose PyTorch)",
         model_format="pytorch",
@@ -179,6 +242,13 @@ RUNTIMES: dict[str, Runtime] = {
         ),
     ),
 }
+
+
+def default_request(runtime: str, resource: str) -> str:
+    """copier.yml's default of `cpu_request` / `memory_request` for `runtime` (the common one for a
+    runtime not offered)."""
+    requests = RUNTIMES[runtime].default_requests if runtime in RUNTIMES else Runtime.default_requests
+    return requests[("cpu", "memory").index(resource)]
 
 
 def default_batch_size(runtime: str) -> int:

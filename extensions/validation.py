@@ -71,10 +71,15 @@ def platform_error(platform: str) -> str:
     return ""
 
 
+def image_kinds(entry: Any) -> tuple[str, ...]:
+    """The base images a runtime needs: CPU, GPU where it can use one, GPU only where it needs one."""
+    return ("gpu",) if entry.requires_gpu else ("cpu", "gpu")[: 1 + entry.supports_gpu]
+
+
 def missing_base_images(loaded: dict[str, Any]) -> list[str]:
     """`<runtime>.cpu` (and `.gpu` for a GPU runtime) the profile's `base_images` lacks."""
     images = loaded.get("base_images") or {}
-    wanted = [(name, kind) for name, entry in RUNTIMES.items() for kind in ("cpu", "gpu")[: 1 + entry.supports_gpu]]
+    wanted = [(name, kind) for name, entry in RUNTIMES.items() for kind in image_kinds(entry)]
     return [f"{name}.{kind}" for name, kind in wanted if not (images.get(name) or {}).get(kind)]
 
 
@@ -326,6 +331,15 @@ def gpu_error(gpu: Any, runtime: str, gpu_runtimes: list[str]) -> str:
     """Only runtimes that can use a GPU take one."""
     if gpu and runtime not in gpu_runtimes:
         return f"{runtime} runs on CPU: choose runtime {' or '.join(gpu_runtimes)} for a GPU"
+    if not gpu and runtime in RUNTIMES and RUNTIMES[runtime].requires_gpu:
+        return f"{runtime} runs only on a GPU: answer yes, or choose runtime text-generation (CPU or GPU)"
+    return ""
+
+
+def model_storage_error(model_storage: str, runtime: str) -> str:
+    """A runtime that runs the profile's image (vLLM) has no image of the service's to bake a model into."""
+    if model_storage == "image" and runtime in RUNTIMES and not RUNTIMES[runtime].builds_image:
+        return f"{runtime} runs the platform's image, which cannot hold your model: choose s3 or pvc"
     return ""
 
 

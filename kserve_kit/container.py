@@ -271,6 +271,7 @@ def add_image_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_image(args: argparse.Namespace) -> int:
     service = Service.load(args.repo)
+    service.require_own_image()
     try:
         build(service, args.tag or RunSpec.of(service).image, engine(), args.build_arg)
     except ContainerFailure as failure:
@@ -325,6 +326,7 @@ def container_smoke(service: Service, args: argparse.Namespace, tool: str) -> li
 
 def run(args: argparse.Namespace) -> int:
     service = Service.load(args.repo)
+    service.require_own_image()
     tool = engine()
     try:
         lines = container_smoke(service, args, tool)

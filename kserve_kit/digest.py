@@ -71,6 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     service = Service.load(args.repo)
+    service.require_own_image()
     image = RunSpec.of(service).image
     digest = push(engine(), image, args.destination)
     pin_digest(args.repo / "k8s" / KUSTOMIZATION, image, digest)

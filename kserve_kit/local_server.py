@@ -115,10 +115,25 @@ class KServeLauncher:
         process.terminate()
 
 
+# The servers kserve-kit starts on this machine (`make run`, `make smoke`, `make test`); vLLM runs
+# only in its image, on a GPU.
+LOCAL_SERVERS = ("kserve", "torchserve")
+
+
 def launchers() -> dict[str, Launcher]:
     from kserve_kit.torchserve import TorchServeLauncher
 
-    return {"kserve": KServeLauncher(), "torchserve": TorchServeLauncher()}
+    return dict(zip(LOCAL_SERVERS, (KServeLauncher(), TorchServeLauncher()), strict=True))
+
+
+def require_local(service: Service) -> None:
+    """Refuse, saying what to do instead, for a server that runs only in its image on a GPU."""
+    if service.server not in LOCAL_SERVERS:
+        raise KitError(
+            f"{service.server} runs only in its image, on a GPU: nothing of it starts on this machine. Check the "
+            "deployed service: make smoke TARGET=external (or internal, gateway), or ENDPOINT=http://127.0.0.1:8080 "
+            f"after `kubectl port-forward -n {service.namespace} svc/{service.name}-predictor 8080:80`"
+        )
 
 
 def model_dir_for(service: Service, workdir: Path) -> Path:
@@ -142,6 +157,7 @@ class LocalServer:
     ) -> None:
         if workers is not None and service.server != "kserve":
             raise KitError(f"--workers is KServe's Python server's; {service.server}'s workers are in its config")
+        require_local(service)
         self.service, self.model_dir, self.workers = service, model_dir, workers
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"

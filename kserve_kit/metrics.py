@@ -16,6 +16,10 @@ import yaml
 
 # Metrics of kube-state-metrics (pods, restarts): the cluster's, never the server's.
 CLUSTER_METRIC_PREFIXES = ("kube_",)
+# Labels Prometheus's Kubernetes discovery puts on every series it scrapes from a pod (the Prometheus
+# Operator's PodMonitor and the community chart's kubernetes-pods job alike): the target's, never the
+# server's. Queries scope metrics without a model label (vLLM's HTTP counter) to a service by them.
+TARGET_LABELS = {"namespace", "pod"}
 _SELECTOR = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}")
 _LABEL = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)")
 _GROUPING = re.compile(r"\b(?:by|without)\s*\(([^)]*)\)")
@@ -80,7 +84,7 @@ def unexported(exposition: str, expressions: list[str]) -> list[str]:
             if metric.startswith(CLUSTER_METRIC_PREFIXES):
                 continue
             if metric in samples:
-                missing = labels - samples[metric]
+                missing = labels - samples[metric] - TARGET_LABELS
                 if missing:
                     problems.append(
                         f"{metric} has no label {', '.join(sorted(missing))} (it has {sorted(samples[metric])})"

@@ -13,30 +13,31 @@ from typing import Any
 
 import openai
 
-from kserve_kit.serving.routes import OPENAI_PREFIX
 from kserve_kit.smoke import Sample, SmokeFailure, Target
 
 
-def client(target: Target, timeout_s: float = 30.0) -> openai.OpenAI:
-    """OpenAI's client for the target (its Host header too), without retries: a failure shows at once."""
+def client(target: Target, prefix: str, timeout_s: float = 30.0) -> openai.OpenAI:
+    """OpenAI's client for the target's routes under `prefix` (its Host header too), without retries:
+    a failure shows at once."""
     headers = {"Host": target.host_header} if target.host_header else None
-    return openai.OpenAI(base_url=target.url.rstrip("/") + OPENAI_PREFIX, api_key="unused", default_headers=headers,
+    return openai.OpenAI(base_url=target.url.rstrip("/") + prefix, api_key="unused", default_headers=headers,
                          max_retries=0, timeout=timeout_s)  # fmt: skip
 
 
-def check(target: Target, model: str, task: str, sample: Sample) -> str:
-    """The checks of the model's task; the report's line (raises SmokeFailure on the first failure)."""
-    api = client(target)
+def check(target: Target, model: str, task: str, sample: Sample, prefix: str) -> str:
+    """The checks of the model's task at its routes under `prefix`; the report's line (raises
+    SmokeFailure on the first failure)."""
+    api = client(target, prefix)
     try:
         listed = [card.id for card in api.models.list()]
         if model not in listed:
-            raise SmokeFailure(f"{OPENAI_PREFIX}/models lists {listed}, not {model!r}")
+            raise SmokeFailure(f"{prefix}/models lists {listed}, not {model!r}")
         line = CHECKS[task](api, model, sample)
         status = _status_for_unknown_model(api, task, sample.instances[0])
     except openai.APIStatusError as error:
-        raise SmokeFailure(f"{OPENAI_PREFIX}: HTTP {error.status_code}: {error.message}") from None
+        raise SmokeFailure(f"{prefix}: HTTP {error.status_code}: {error.message}") from None
     except openai.APIConnectionError as error:
-        raise SmokeFailure(f"{OPENAI_PREFIX}: {error}") from None
+        raise SmokeFailure(f"{prefix}: {error}") from None
     if status != 404:
         raise SmokeFailure(f"a request for a model this server does not serve got HTTP {status}; expected 404")
     return f"openai: {model} listed, {line}, another model's name refused"

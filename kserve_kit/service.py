@@ -18,6 +18,7 @@ import yaml
 
 from kserve_kit import KitError
 from kserve_kit.manifests import Build, Manifest, build
+from kserve_kit.serving.routes import OPENAI_PREFIX
 
 FACTS_FILE = "kserve-kit.yaml"
 SAMPLE_FILE = "sample.json"
@@ -145,14 +146,37 @@ class Service:
 
     @property
     def protocols(self) -> list[str]:
-        """The protocols the server answers: the service's own first, then the others it declares."""
+        """The protocols the server answers: the service's own first, then the others it declares;
+        none for a server of OpenAI's routes only (vLLM)."""
+        if self.facts.get("protocols") == []:
+            return []
         declared = self._one("ServingRuntime").obj.get("spec", {}).get("protocolVersions") or [self.protocol]
         return [self.protocol, *(protocol for protocol in declared if protocol != self.protocol)]
 
     @property
     def server(self) -> str:
-        """How the model server runs: `kserve` (KServe's Python server) or `torchserve`."""
+        """How the model server runs: `kserve` (KServe's Python server), `torchserve`, or `vllm` (only
+        in its image, on a GPU)."""
         return str(self.fact("server"))
+
+    @property
+    def builds_image(self) -> bool:
+        """The repo builds the image it runs (a Dockerfile); False: it runs the platform's (facts before
+        kit 0.4 always build)."""
+        return bool(self.facts.get("builds_image", True))
+
+    def require_own_image(self) -> None:
+        """Refuse image commands (image, container-smoke, push) where the repo runs the platform's image."""
+        if not self.builds_image:
+            image = self.runtime_container.get("image")
+            raise KitError(f"this service runs the platform's image {image} (k8s/serving-runtime.yaml): there is no "
+                           "image of its own to build, run or push; `make deploy` deploys it as it is")  # fmt: skip
+
+    @property
+    def openai_prefix(self) -> str:
+        """Where the server's OpenAI routes are: KServe's Python server's /openai/v1 (facts before
+        kit 0.4), vLLM's /v1."""
+        return str(self.facts.get("openai_prefix") or OPENAI_PREFIX)
 
     @property
     def task(self) -> str | None:

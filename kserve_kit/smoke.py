@@ -355,7 +355,7 @@ def smoke(service: Service, target: Target, args: argparse.Namespace) -> list[st
     if service.task and not args.protocol:  # a text model: OpenAI's routes too
         from kserve_kit import openai_smoke
 
-        lines.append(openai_smoke.check(target, service.name, service.task, sample))
+        lines.append(openai_smoke.check(target, service.name, service.task, sample, service.openai_prefix))
     if args.histogram:
         local = not (args.url or args.target)
         where = (

@@ -28,12 +28,22 @@ from tests.conftest import Render, render_into, run_make
 STORAGE_AND_VAULT = [("s3", True), ("s3", False), ("pvc", False), ("image", False)]
 
 
+def answerable(runtime: str, storage: str, gpu: bool, protocol: str) -> bool:
+    """vLLM runs only on a GPU, from storage (its image is the platform's), and has no V1/V2 question."""
+    entry = RUNTIMES[runtime]
+    return (
+        (gpu or not entry.requires_gpu)
+        and (storage != "image" or entry.builds_image)
+        and (protocol == "v2" or bool(entry.protocols))
+    )
+
+
 def answer_matrix() -> dict[str, dict[str, Any]]:
     matrix = {}
     for runtime, environment, (storage, vault), visibility, gpu, protocol in itertools.product(
         RUNTIMES, ["dev", "lab", "lab2"], STORAGE_AND_VAULT, ["external", "cluster-local"], [False, True], ["v1", "v2"],
     ):  # fmt: skip
-        if gpu and not RUNTIMES[runtime].supports_gpu:
+        if gpu and not RUNTIMES[runtime].supports_gpu or not answerable(runtime, storage, gpu, protocol):
             continue  # GPU is asked for the runtimes that can use one
         answers = {
             "runtime": runtime, "environment": environment, "model_storage": storage, "visibility": visibility,
@@ -52,7 +62,7 @@ def answer_matrix() -> dict[str, dict[str, Any]]:
     for runtime, storage, visibility, gpu in itertools.product(
         RUNTIMES, ["s3", "pvc", "image"], ["external", "cluster-local"], [False, True]
     ):
-        if gpu and not RUNTIMES[runtime].supports_gpu:
+        if gpu and not RUNTIMES[runtime].supports_gpu or not answerable(runtime, storage, gpu, "v2"):
             continue
         answers = {"platform": "example-standard", "runtime": runtime, "model_storage": storage,
                    "visibility": visibility, "gpu": gpu, "inference_protocol": "v2"}  # fmt: skip
@@ -67,10 +77,12 @@ MATRIX = answer_matrix()
 
 def test_the_matrix_covers_every_combination() -> None:
     # Agora: sklearn: 3 environments x 4 storage/vault x 2 visibilities x 2 protocols; PyTorch,
-    # embeddings, text generation, TorchServe: x 2 for GPU. Example Standard: 3 storages x 2
-    # visibilities (x 2 for GPU).
-    assert len(RUNTIMES) == 5
-    assert len(MATRIX) == 3 * 4 * 2 * 2 + 4 * (3 * 4 * 2 * 2 * 2) + 3 * 2 + 4 * (3 * 2 * 2)
+    # embeddings, text generation, TorchServe: x 2 for GPU; vLLM: GPU only, 3 storage/vault (not in the
+    # image), no protocol question. Example Standard: 3 storages x 2 visibilities (x 2 for GPU; vLLM:
+    # GPU only, 2 storages).
+    assert len(RUNTIMES) == 6
+    assert len(MATRIX) == (3 * 4 * 2 * 2 + 4 * (3 * 4 * 2 * 2 * 2) + 3 * 3 * 2
+                           + 3 * 2 + 4 * (3 * 2 * 2) + 2 * 2)  # fmt: skip
 
 
 def render_and_validate(keys: list[str], root: Path, schema_dir: Path) -> dict[str, list[str]]:
@@ -111,15 +123,23 @@ CHECKOV_VENV = Path(__file__).resolve().parent.parent / ".venv-checkov"
         {"runtime": "pytorch", "gpu": True, "environment": "lab2", "model_storage": "image"},
         {"runtime": "torchserve", "gpu": True, "environment": "lab2", "model_storage": "image"},
         {"platform": "example-standard", "runtime": "pytorch"},
+        {"runtime": "vllm", "environment": "lab2"},
     ],
-    ids=["defaults", "pytorch-gpu-next-gen-baked", "torchserve-gpu-next-gen-baked", "example-standard-pytorch"],
+    ids=[
+        "defaults",
+        "pytorch-gpu-next-gen-baked",
+        "torchserve-gpu-next-gen-baked",
+        "example-standard-pytorch",
+        "vllm-next-gen",
+    ],  # fmt: skip
 )
 def test_checkov_scan_passes(render: Render, answers: dict[str, Any]) -> None:
     if not (CHECKOV_VENV / "bin" / "checkov").is_file():
         pytest.fail(f"checkov is not installed in {CHECKOV_VENV}: run `make install` in the kit")
     result = run_make(render(**answers), "scan", CHECKOV_VENV=str(CHECKOV_VENV), PY=sys.executable)
     failed = re.findall(r"Failed checks: (\d+)", result.stdout)  # checkov also exits 1 on a failure
-    assert "dockerfile scan results" in result.stdout and failed and set(failed) == {"0"}
+    builds_image = answers.get("runtime") != "vllm"  # vLLM's is the platform's image: no Dockerfile
+    assert ("dockerfile scan results" in result.stdout) == builds_image and failed and set(failed) == {"0"}
     # The predictor pod is what checkov's container checks see (it does not know KServe's resources).
     kubernetes = re.search(r"kubernetes scan results:\s+Passed checks: (\d+)", result.stdout)
     assert kubernetes and int(kubernetes.group(1)) >= 40, result.stdout

@@ -216,15 +216,15 @@ def next_gen_istio_cni(repo: Repo) -> Iterator[Finding]:
 
 def gpu_needs_gpu_image(repo: Repo) -> Iterator[Finding]:
     resource, gpu_images = repo.policy["gpu_resource"], repo.policy["gpu_images"]
-    image = base_image(repo.dockerfile)
+    # The Dockerfile's base, or the platform's image the ServingRuntime runs as it is (vLLM).
+    image = base_image(repo.dockerfile) if repo.service.builds_image else repo.service.runtime_container.get("image")
     for name, isvc in repo.of_kind("InferenceService"):
         resources = predictor(isvc).get("model", {}).get("resources") or {}
         wants_gpu = any(resource in (resources.get(part) or {}) for part in ("requests", "limits"))
         if wants_gpu and image not in gpu_images:
             yield Finding(
                 "Dockerfile",
-                f"{name} requests {resource} but the image is built FROM {image!r}, not a CUDA image "
-                f"({', '.join(gpu_images)})",
+                f"{name} requests {resource} but the image is {image!r}, not a CUDA image ({', '.join(gpu_images)})",
                 "Example Service: GPU InferenceService with S3 credential",
             )
 
@@ -252,7 +252,7 @@ def no_credentials(repo: Repo) -> Iterator[Finding]:
 
 def non_root_with_limits(repo: Repo) -> Iterator[Finding]:
     users = re.findall(r"^USER\s+(\S+)", repo.dockerfile, re.MULTILINE)
-    if not users or users[-1].split(":")[0] in ("root", "0"):
+    if repo.service.builds_image and (not users or users[-1].split(":")[0] in ("root", "0")):
         yield Finding("Dockerfile", "end with a numeric non-root USER (e.g. USER 1000)", BASELINE)
     model_limits = {}
     for _, isvc in repo.of_kind("InferenceService"):
@@ -347,9 +347,13 @@ def reproducible_builds(repo: Repo) -> Iterator[Finding]:
                       warning=True, basis=basis)  # fmt: skip
     for name, container in repo.containers():
         if "@sha256:" not in str(container.get("image", "")):
-            yield Finding(name, f"the image {container.get('image')!r} is deployed by tag: `make push` records the "
-                          "digest it pushed, so `make deploy` sends exactly that image", section, warning=True,
-                          basis=basis)  # fmt: skip
+            how = (
+                "`make push` records the digest it pushed, so `make deploy` sends exactly that image"
+                if repo.service.builds_image
+                else "the platform pins its digest in the profile (base_images)"
+            )
+            yield Finding(name, f"the image {container.get('image')!r} is deployed by tag: {how}", section,
+                          warning=True, basis=basis)  # fmt: skip
 
 
 RULES: list[Callable[[Repo], Iterator[Finding]]] = [

@@ -127,7 +127,7 @@ def validate_repo(service: Service, source: SchemaSource) -> list[str]:
         *conflict_problems(service.root),
         *structure_errors(service, source),
         *(str(finding) for finding in findings if not finding.warning),
-        *hadolint_errors(service.root),
+        *(hadolint_errors(service.root) if service.builds_image else []),
     ]
 
 
@@ -151,12 +151,12 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(results, indent=2))
         return 1 if any(results.values()) else 0
-    for root, errors in results.items():
+    for service, errors in zip(services, results.values(), strict=True):
         for error in errors:
             print(f"error: {error}", file=sys.stderr)
         print(
-            f"validate: {len(errors)} problem(s) in {root} (k8s/ built with {services[0].manifests.method}; "
+            f"validate: {len(errors)} problem(s) in {service.root} (k8s/ built with {service.manifests.method}; "
             f"KServe CRD schemas from {', '.join(sorted(sources))}; Kubernetes schemas; policy; "
-            "KServe and Knative admission; hadolint)"
+            f"KServe and Knative admission{'; hadolint' if service.builds_image else ''})"
         )
     return 1 if any(results.values()) else 0

@@ -8,4 +8,6 @@ owner's tests, which may use the plugin's fixtures (plugin.py).
     test_inputs.py          the serving library's request checks, in the service's environment
     test_batching.py        the serving library's batching, in the service's environment
     test_monitoring.py      monitoring/ asks only for what the server exports (with monitoring/)
+    test_vllm_runtime.py    vLLM (not run here): its ServingRuntime's name, model path, port, probes, /dev/shm
+    test_monitoring_recorded.py  monitoring/ against a recorded scrape of a server not run here (scrapes/)
 """

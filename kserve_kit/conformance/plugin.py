@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from kserve_kit.local_server import LocalServer
+from kserve_kit.local_server import LOCAL_SERVERS, LocalServer
 from kserve_kit.service import FACTS_FILE, Service
 
 HERE = Path(__file__).parent
@@ -24,7 +24,8 @@ TASK_MODULES = {"embeddings": "embeddings", "text-generation": "generation"}  # 
 
 def conformance_modules(service: Service) -> list[Path]:
     """The modules that apply to this service: by its server kind and task, and its monitoring/."""
-    modules = ["test_server.py"]
+    local = service.server in LOCAL_SERVERS  # vLLM runs only in its image, on a GPU
+    modules = ["test_server.py"] if local else [f"test_{service.server}_runtime.py"]
     if service.server == "kserve":
         modules += ["test_kserve_server.py", "test_batching.py"]
         # rows of numbers (inputs.py, the fast path), or texts and OpenAI's routes
@@ -33,7 +34,7 @@ def conformance_modules(service: Service) -> list[Path]:
         else:
             modules += ["test_inputs.py", "test_fast_path.py"]
     if (service.root / "monitoring").is_dir():
-        modules.append("test_monitoring.py")
+        modules.append("test_monitoring.py" if local else "test_monitoring_recorded.py")
     return [HERE / module for module in modules]
 
 

@@ -51,9 +51,16 @@ def test_a_wrong_name_or_label_is_named() -> None:
     problems = unexported(SCRAPE, [
         'sum(rate(inference_requests{model_name="m"}[5m]))',
         'sum(rate(inference_requests_total{model="m"}[5m]))',
-        'sum by (pod) (rate(Requests2XX{Hostname=~"x"}[5m]))',
+        'sum by (container_name) (rate(Requests2XX{Hostname=~"x"}[5m]))',
     ])  # fmt: skip
     assert problems[0].startswith("inference_requests is not exported")
     assert problems[1].startswith("inference_requests_total has no label model ")
-    assert problems[2].startswith("Requests2XX has no label pod ")
+    assert problems[2].startswith("Requests2XX has no label container_name ")
     assert len(problems) == 3
+
+
+def test_the_labels_prometheus_adds_to_a_pods_series_are_not_asked_of_the_server() -> None:
+    """Prometheus's Kubernetes discovery puts `namespace` and `pod` on every series it scrapes: a query
+    may scope by them (vLLM's HTTP counter has no model label); any other label must be the server's."""
+    assert unexported(SCRAPE, ['sum by (pod) (rate(Requests2XX{namespace="n",pod=~"m-.*"}[5m]))']) == []
+    assert unexported(SCRAPE, ['sum(rate(Requests2XX{kubernetes_pod_name=~"m-.*"}[5m]))']) != []
