@@ -283,6 +283,56 @@ def api_unreachable(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
             yield Finding("pod running, model API not reachable", seen, fix, section)
 
 
+GPU_SECTION = "Example Service: GPU InferenceService with S3 credential"
+# What CUDA, torch and vLLM print when the model (and vLLM's KV cache) does not fit the GPU's memory.
+OUT_OF_GPU_MEMORY = re.compile(
+    r"(?i)(CUDA out of memory|OutOfMemoryError|CUDA error: out of memory|No available memory for the cache blocks|"
+    r"KV cache (is needed|memory)|larger than the available KV cache)"
+)
+
+
+def gpu_not_scheduled(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
+    resource = subject.policy("gpu_resource")
+    for event in snapshot.events:
+        if resource and event.reason == "FailedScheduling" and f"Insufficient {resource}" in (event.message or ""):
+            fix = (f"no node has a free {resource} for the pod: the GPUs are taken, or the GPU nodes do not match "
+                   f"its node selector and tolerations; wait, lower max_replicas, or ask "
+                   f"{contact(subject.facts, 'infra')} for GPU capacity")  # fmt: skip
+            yield Finding("GPU not scheduled", f"event FailedScheduling: {event.message}", fix, GPU_SECTION)
+            return
+
+
+def out_of_memory(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
+    for pod, status in _container_states(snapshot, SERVER):
+        for state in (status.state, status.last_state):
+            terminated = state.terminated if state else None
+            if not terminated:
+                continue
+            message = terminated.message or ""
+            if OUT_OF_GPU_MEMORY.search(message):
+                fix = ("the model does not fit the GPU's memory: with vLLM, lower --max-model-len or "
+                       "--gpu-memory-utilization in k8s/serving-runtime.yaml's args; else a smaller model, a "
+                       "quantized one, or a GPU with more memory")  # fmt: skip
+                yield Finding("out of GPU memory", f"pod {pod}: {message.strip().splitlines()[-1]}", fix, GPU_SECTION)
+                return
+            if terminated.reason == "OOMKilled":
+                fix = ("the server needs more memory than its limit: raise memory_limit (`make update "
+                       'ARGS="--data memory_limit=<more>"`; every server process loads the model)')  # fmt: skip
+                yield Finding("out of memory (killed)", f"pod {pod}: {SERVER} OOMKilled", fix, "FAQs")
+                return
+
+
+def startup_too_short(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
+    """The kubelet restarts a server still loading its model when the startup probe's patience runs out."""
+    for event in snapshot.events:
+        if event.reason == "Killing" and "failed startup probe" in (event.message or ""):
+            fix = ("the model takes longer to load than the startup probe waits (failureThreshold x "
+                   "periodSeconds of startupProbe in k8s/serving-runtime.yaml): raise failureThreshold, or load a "
+                   "smaller model")  # fmt: skip
+            yield Finding("startup probe too short", f"event Killing: {event.message}", fix, "FAQs")
+            return
+
+
 def route_status(snapshot: Snapshot, subject: Subject) -> Iterator[Finding]:
     if ready_despite_unknown(snapshot, subject):
         return  # the known issue: nothing to fix
@@ -300,6 +350,9 @@ CHECKS: list[Callable[[Snapshot, Subject], Iterator[Finding]]] = [
     vault_injection,
     image_pull,
     api_unreachable,
+    gpu_not_scheduled,
+    out_of_memory,
+    startup_too_short,
     route_status,
     *kserve_config.CHECKS,
 ]

@@ -111,6 +111,12 @@ def test_status_not_ready_points_at_doctor() -> None:
          "needs the system:auth-delegator cluster role", "Credential for Storage Initializer"),
         ("vault-service-account-missing", "legacy", "Vault service account missing",
          "create service account iris-classifier-vault", "Credential for Storage Initializer"),
+        # An LLM's failures (#25): vLLM's own messages, as the kubelet and the scheduler report them.
+        ("gpu-unschedulable", "legacy", "GPU not scheduled", "no node has a free nvidia.com/gpu",
+         "Example Service: GPU InferenceService with S3 credential"),
+        ("gpu-out-of-memory", "legacy", "out of GPU memory", "lower --max-model-len or --gpu-memory-utilization",
+         "Example Service: GPU InferenceService with S3 credential"),
+        ("startup-probe-too-short", "legacy", "startup probe too short", "raise failureThreshold", "FAQs"),
     ],
 )  # fmt: skip
 def test_doctor_maps_each_failure_to_the_guideline(
