@@ -330,7 +330,7 @@ def ensure_resolves(target: Target, kind: str) -> None:
 def smoke(service: Service, target: Target, args: argparse.Namespace) -> list[str]:
     """Check every protocol at `target`; the lines of the report (raises SmokeFailure on the first failure)."""
     sample = Sample.load(args.sample or service.sample_path)
-    lines, charts = [], []
+    lines, charts, charted = [], [], []  # charted: the lines the charts illustrate
     for protocol in [args.protocol] if args.protocol else service.protocols:
         client = SmokeClient(target, service, protocol)
         check_answers(client, sample, args.timeout)
@@ -348,6 +348,7 @@ def smoke(service: Service, target: Target, args: argparse.Namespace) -> list[st
             marks = {name: float(summary[f"{name}_ms"]) for name in ("p50", "p95", "p99")}
             charts.append(chart(f"{protocol}: {args.requests} predictions at concurrency {args.concurrency}",
                                 report.latencies_ms, marks))  # fmt: skip
+            charted.append(line)
         for name, limit in (("p95", args.max_p95_ms), ("p99", args.max_p99_ms)):
             value = summary[f"{name}_ms"]
             if limit is not None and value > limit:
@@ -356,12 +357,26 @@ def smoke(service: Service, target: Target, args: argparse.Namespace) -> list[st
         from kserve_kit import openai_smoke
 
         lines.append(openai_smoke.check(target, service.name, service.task, sample, service.openai_prefix))
+        if args.requests > 1 and service.task == "text-generation":  # what its users feel: tokens and their pace
+            from kserve_kit import generation_load
+
+            load = generation_load.run(target, service.openai_prefix, service.name, sample, args.requests,
+                                       args.concurrency)  # fmt: skip
+            if args.json:
+                print(json.dumps({"route": "chat/completions", **load.summary()}))
+            lines.append(load.line())
+            if args.histogram:
+                summary = load.summary()
+                marks = {f"p{pct}": float(summary[f"first_token_p{pct}_ms"]) for pct in (50, 95)}
+                charts.append(chart(f"time to first token: {args.requests} streamed chats at concurrency "
+                                    f"{args.concurrency}", load.first_token_ms, marks))  # fmt: skip
+                charted.append(lines[-1])
     if args.histogram:
         local = not (args.url or args.target)
         where = (
             "the local server on this machine (`TARGET=...` measures the deployed one)" if local else target.describe()
         )
-        write_page(args.histogram, service.name, where, charts, lines)
+        write_page(args.histogram, service.name, where, charts, charted)
         lines.append(f"latency histogram: {args.histogram}")
     return lines
 

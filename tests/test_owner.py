@@ -65,6 +65,18 @@ def test_its_tooling_is_the_kit_version_it_was_rendered_from(repo: Path) -> None
         assert check.returncode == 0 and "up to date" in check.stdout
 
 
+def test_a_generative_models_latency_is_timed_in_tokens(installed: Render, tmp_path: Path) -> None:
+    """`make latency` of a text-generation service: V1 and V2 as for any model, and streamed chats as an
+    LLM's users feel them (time to first token, between tokens, tokens/s), each drawn on docs/latency.md."""
+    owner = installed(**OWNERS["text-generation"])
+    repo = tmp_path / "generator"
+    shutil.copytree(owner, repo, ignore=shutil.ignore_patterns(".venv"))
+    result = run_make(repo, "latency", REQUESTS="20", CONCURRENCY="2", PY=str(owner / ".venv" / "bin" / "python"))
+    assert "openai: 20 streamed chats at concurrency 2: time to first token p50" in result.stdout, result.stdout
+    page = (repo / "docs" / "latency.md").read_text(encoding="utf-8")
+    assert page.count("<svg") == 3 and "time to first token: 20 streamed chats" in page, page[:800]
+
+
 def test_make_smoke_without_a_model_says_to_train(tmp_path: Path, installed: Render) -> None:
     repo = installed(**OWNERS["sklearn"])
     untrained = tmp_path / "untrained"

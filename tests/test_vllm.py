@@ -6,6 +6,7 @@ smoke's OpenAI checks run for real against an OpenAI-compatible server: the text
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -61,9 +62,17 @@ def test_a_vllm_services_smoke_checks_a_real_openai_server(render: Render, insta
                 time.sleep(0.2)
         # The vLLM service of the same name: its smoke asks <url>/v1/..., here <server>/openai/v1/...
         vllm = render(runtime="vllm", service_name="text-classifier")
-        result = run_make(vllm, "smoke", PY=sys.executable, ENDPOINT=f"http://127.0.0.1:{port}/openai")
+        endpoint = f"http://127.0.0.1:{port}/openai"
+        result = run_make(vllm, "smoke", PY=sys.executable, ENDPOINT=endpoint)
+        latency = run_make(vllm, "latency", PY=sys.executable, ENDPOINT=endpoint, REQUESTS="20", CONCURRENCY="2")
     finally:
         server.terminate()
         server.wait(timeout=30)
     assert "openai: text-classifier listed" in result.stdout and "streamed alike" in result.stdout, result.stdout
     assert "SMOKE OK" in result.stdout, result.stdout
+    # `make latency`: no V1/V2 routes to time, the streamed chats as an LLM's users feel them.
+    timed = re.search(r"openai: 20 streamed chats at concurrency 2: time to first token p50 ([\d.]+) ms.*"
+                      r" ([\d.]+) tokens/s in all \((\d+) tokens\)", latency.stdout)  # fmt: skip
+    assert timed and float(timed.group(1)) > 0 and float(timed.group(2)) > 0 and int(timed.group(3)) >= 20, latency
+    page = (vllm / "docs" / "latency.md").read_text(encoding="utf-8")
+    assert page.count("<svg") == 1 and "time to first token" in page, page[:500]
