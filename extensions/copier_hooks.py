@@ -213,6 +213,8 @@ class KitExtension(ContextHook):
             "vault_error",
             "gpu_error",
             "model_storage_error",
+            "storage_uri_default",
+            "vault_storages",
             "duration_error",
             "at_least",
             "fitting_namespace",

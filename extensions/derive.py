@@ -17,6 +17,7 @@ from extensions.modes import DEPLOYMENT_MODE_ANNOTATION, MODES, NAMES, SCALE_TAR
 from extensions.monitoring import SERVERS, alert_rules, dashboard, scrape_annotations
 from extensions.profile import control_plane, environment_facts, external_host, load_profile
 from extensions.runtimes import RUNTIMES, TORCH, TORCH_CPU_INDEX, Runtime
+from extensions.storages import STORAGES
 from kserve_kit.admission.releases import enabled, is_true
 from kserve_kit.serving.limits import MAX_REQUEST_BYTES
 
@@ -43,24 +44,19 @@ def vault_annotations(answers: dict[str, Any]) -> dict[str, str]:
     """Vault Agent injector annotations for the predictor pod ("Credential for Storage Initializer").
 
     The storage initializer is itself an init container, so the agent must run first
-    (agent-init-first) and only pre-populate the secret: no sidecar is needed afterwards.
-    The template renders the secret as an AWS shared-credentials file.
+    (agent-init-first) and only pre-populate the secret: no sidecar is needed afterwards. The secret
+    is rendered as the storage's file (extensions/storages.py): an AWS shared-credentials file for S3,
+    the token alone for Hugging Face.
     """
-    secret_path = answers["vault_secret_path"]
-    template = (
-        f'{{{{- with secret "{secret_path}" -}}}}\n'
-        "[default]\n"
-        "aws_access_key_id={{ .Data.data.AWS_ACCESS_KEY_ID }}\n"
-        "aws_secret_access_key={{ .Data.data.AWS_SECRET_ACCESS_KEY }}\n"
-        "{{- end }}\n"
-    )
+    secret_path, storage = answers["vault_secret_path"], STORAGES[answers["model_storage"]]
+    template = f'{{{{- with secret "{secret_path}" -}}}}\n{storage.secret_template}{{{{- end }}}}\n'
     return {
         "vault.hashicorp.com/agent-inject": "true",
         "vault.hashicorp.com/agent-init-first": "true",
         "vault.hashicorp.com/agent-pre-populate-only": "true",
         "vault.hashicorp.com/role": answers["vault_role"],
-        "vault.hashicorp.com/agent-inject-secret-aws-credentials": secret_path,
-        "vault.hashicorp.com/agent-inject-template-aws-credentials": template,
+        f"vault.hashicorp.com/agent-inject-secret-{storage.secret_file}": secret_path,
+        f"vault.hashicorp.com/agent-inject-template-{storage.secret_file}": template,
     }
 
 
@@ -148,15 +144,16 @@ class Basis:
 
     @property
     def mounted(self) -> bool:
-        """The model comes from storage at /mnt/models (s3, pvc), not baked into the image."""
-        return self.storage in ("s3", "pvc")
+        """The model comes from storage at /mnt/models (s3, pvc, hf, oci), not baked into the image."""
+        return STORAGES[self.storage].mounted
 
     @property
     def storage_initializer(self) -> bool:
-        """KServe's storage initializer downloads s3; a pvc is mounted directly where the release does so
-        (always since 0.16, kserve/kserve#4694; by storageInitializer.enableDirectPvcVolumeMount before)."""
+        """KServe's storage initializer downloads s3 and hf; a pvc is mounted directly where the release
+        does so (always since 0.16, kserve/kserve#4694; by storageInitializer.enableDirectPvcVolumeMount
+        before); an oci:// model is a modelcar (no init container)."""
         direct_pvc = is_true(self.cluster["kserve"]["config"]["storageInitializer.enableDirectPvcVolumeMount"])
-        return self.storage == "s3" or (self.storage == "pvc" and not direct_pvc)
+        return STORAGES[self.storage].downloaded or (self.storage == "pvc" and not direct_pvc)
 
     @property
     def model_dir(self) -> str:
@@ -164,7 +161,8 @@ class Basis:
 
     @property
     def vault(self) -> bool:
-        return self.storage == "s3" and bool(self.answers.get("vault"))  # Vault holds the S3 credentials
+        # Vault holds the storage initializer's credentials (S3 keys, a Hugging Face token).
+        return bool(STORAGES[self.storage].secret_keys) and bool(self.answers.get("vault"))
 
     @property
     def gpu(self) -> bool:
@@ -219,6 +217,9 @@ def vault_facts(basis: Basis) -> dict[str, Any] | None:
         "secret_path": basis.answers["vault_secret_path"],
         "service_account": f"{basis.name}-vault",
         "auth_delegator_role": (basis.profile.get("vault") or {}).get("auth_delegator_role"),
+        # What the KV path holds and the file the agent writes it to (/vault/secrets/<file>).
+        "secret_keys": list(STORAGES[basis.storage].secret_keys),
+        "secret_file": STORAGES[basis.storage].secret_file,
     }
 
 

@@ -15,10 +15,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from packaging.version import Version
+
 from extensions import profile
 from extensions.modes import MODES
 from extensions.profile import DEFAULT_PLATFORM, available_platforms, load_profile
 from extensions.runtimes import RUNTIMES
+from extensions.storages import STORAGES
+from kserve_kit.admission.releases import is_true
 from kserve_kit.checks.credentials import credentials_in
 
 MESSAGE_MAX = 78  # one line of an 80-column terminal
@@ -233,26 +237,65 @@ def whole_number_error(what: str, value: Any, low: int, high: int) -> str:
 
 
 def storage_uri_error(storage_uri: str, model_storage: str) -> str:
-    """`s3://<bucket>/<path>` or `pvc://<claim>/<path>` matching the storage answer; none when the
-    model is baked into the image."""
+    """A URI of the storage answer's kind: `s3://<bucket>/<path>`, `pvc://<claim>/<path>`,
+    `hf://<org>/<model>[:<revision>]`, `oci://<registry>/<repository>:<tag>`; none when the model is
+    baked into the image."""
     if model_storage == "image":
         return "" if not storage_uri else "A baked-in model needs no storage URI: leave it empty"
-    prefix = f"{model_storage}://"
-    example = f"{prefix}{'my-bucket' if model_storage == 's3' else 'my-claim'}/models/iris"
+    prefix, example = f"{model_storage}://", STORAGES[model_storage].example
     if not storage_uri.startswith(prefix):
         return f"The storage URI must start with {prefix}, e.g. {example}"
-    owner, _, path = storage_uri.removeprefix(prefix).partition("/")
-    if not path or path.startswith("/") or any(character.isspace() for character in storage_uri):
+    if any(character.isspace() for character in storage_uri):
+        return f"The storage URI has no spaces, e.g. {example}"
+    if found := credentials_in(storage_uri):
+        return f"The storage URI holds {found[0]}: keep credentials in Vault"
+    rest = storage_uri.removeprefix(prefix)
+    if model_storage == "hf":
+        return _hugging_face_error(rest, example)
+    if model_storage == "oci":
+        return _oci_error(rest, example)
+    owner, _, path = rest.partition("/")
+    if not path or path.startswith("/"):
         return f"The storage URI needs a container and a path, no spaces, e.g. {example}"
     segments = path.split("/")
     if any(segment in (".", "..") for segment in segments) or "" in segments[:-1] or _UNSAFE_PATH.search(path):
         return f"Storage path: no '.', '..', empty parts, control characters or {_UNSAFE_SHOWN}"
-    if found := credentials_in(storage_uri):
-        return f"The storage URI holds {found[0]}: keep credentials in Vault"
     if model_storage == "s3" and (not _S3_BUCKET.fullmatch(owner) or ".." in owner or _is_ip(owner)):
         return "S3 bucket: 3-63 lower-case letters, digits, '.', '-', e.g. my-bucket"
     if model_storage == "pvc" and (len(owner) > 253 or not _DNS_1123_SUBDOMAIN.fullmatch(owner)):
         return "PVC claim name: lower-case letters, digits, '-', '.', e.g. my-claim"
+    return ""
+
+
+# Hugging Face's repository names (huggingface_hub validate_repo_id): letters, digits, '-', '_', '.'.
+_HF_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
+_HF_REVISION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,99}")
+
+
+def _hugging_face_error(rest: str, example: str) -> str:
+    """KServe reads exactly `<org>/<model>` and an optional `:<revision>` (storage.py _download_hf)."""
+    repository, _, revision = rest.partition(":")
+    parts = repository.split("/")
+    if len(parts) != 2 or not all(_HF_NAME.fullmatch(part) and ".." not in part for part in parts):
+        return f"A Hugging Face model is hf://<org>/<model> (one '/'; letters, digits, '-', '_', '.'), e.g. {example}"
+    if revision and (not _HF_REVISION.fullmatch(revision) or ".." in revision):
+        return f"The revision after ':' is a branch, tag or commit, e.g. {example}:main"
+    return ""
+
+
+# An image reference (the distribution spec's): registry host, lower-case path, a tag or a digest.
+_OCI_REFERENCE = re.compile(
+    r"(?P<registry>[a-z0-9.-]+(?::\d+)?)/(?P<path>[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@sha256:[0-9a-f]{64})?"
+)
+
+
+def _oci_error(rest: str, example: str) -> str:
+    found = _OCI_REFERENCE.fullmatch(rest)
+    if not found or "." not in found["registry"]:
+        return f"An OCI model is oci://<registry>/<repository>:<tag> (or @sha256:<digest>), e.g. {example}"
+    if not found["tag"] and "@sha256:" not in rest:
+        return f"Name the model image's tag or digest: a moving `latest` would change the model, e.g. {example}"
     return ""
 
 
@@ -305,12 +348,29 @@ def vault_path_error(vault_secret_path: str) -> str:
 
 
 def vault_error(vault: Any, model_storage: str, platform: str = DEFAULT_PLATFORM) -> str:
-    """Vault injects S3 credentials, on platforms that run it; there are none to inject for other storage."""
+    """Vault injects the storage initializer's credentials (S3 keys, a Hugging Face token), on platforms
+    that run it; there are none to inject for other storage."""
     if vault and not load_profile(platform).get("vault"):
-        return f"The {platform} platform has no Vault: answer no (false); S3 credentials come from its secret"
-    if vault and model_storage != "s3":
-        return f"Vault injects S3 credentials: with {model_storage} storage, answer no (false)"
+        return f"The {platform} platform has no Vault: answer no (false); credentials come from its secret"
+    if vault and not STORAGES[model_storage].secret_keys:
+        return f"Vault injects storage credentials: with {model_storage} storage there are none, answer no (false)"
     return ""
+
+
+def storage_uri_default(model_storage: str, namespace: str, service_name: str, platform: str) -> str:
+    """A valid URI of the storage's kind for the service: a bucket, claim, hub repository or image
+    named after the namespace and the service (the owner's own location replaces it)."""
+    if model_storage in ("image", "") or model_storage not in STORAGES:
+        return ""
+    if model_storage == "oci":
+        registry = load_profile(platform).get("default_image_registry") or "ghcr.io/my-org"
+        return f"oci://{registry}/{namespace}/{service_name}-model:0.1.0"
+    return f"{model_storage}://{namespace}-models/{service_name}"
+
+
+def vault_storages() -> list[str]:
+    """The storages whose credentials Vault can inject (the `vault` question is asked for these)."""
+    return [name for name, storage in STORAGES.items() if storage.secret_keys]
 
 
 _DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
@@ -336,10 +396,25 @@ def gpu_error(gpu: Any, runtime: str, gpu_runtimes: list[str]) -> str:
     return ""
 
 
-def model_storage_error(model_storage: str, runtime: str) -> str:
-    """A runtime that runs the profile's image (vLLM) has no image of the service's to bake a model into."""
+def model_storage_error(model_storage: str, runtime: str, platform: str = DEFAULT_PLATFORM,
+                        environment: str = "") -> str:  # fmt: skip
+    """A runtime that runs the profile's image (vLLM) has no image of the service's to bake a model into;
+    a storage the environment's KServe does not serve yet (hf:// before 0.15.0, oci:// without the
+    modelcar) would fail in the cluster."""
     if model_storage == "image" and runtime in RUNTIMES and not RUNTIMES[runtime].builds_image:
-        return f"{runtime} runs the platform's image, which cannot hold your model: choose s3 or pvc"
+        return f"{runtime} runs the platform's image, which cannot hold your model: choose s3, pvc, hf or oci"
+    loaded = load_profile(platform)
+    if model_storage not in STORAGES or environment not in loaded["environments"]:
+        return ""  # the choice and the environment question say what is wrong
+    kserve = profile.control_plane(loaded, environment)["kserve"]
+    if Version(kserve["version"]) < Version(STORAGES[model_storage].since):
+        return (f"KServe {kserve['version']} ({environment}) serves {model_storage}:// models from "
+                f"{STORAGES[model_storage].since}: choose s3 or pvc (a copy of the model there)")  # fmt: skip
+    if model_storage == "oci" and not is_true(kserve["config"].get("storageInitializer.enableModelcar")):
+        return (
+            f"oci:// models run as a modelcar, which {environment}'s KServe does not enable "
+            "(storageInitializer.enableModelcar): choose s3 or pvc, or ask the platform team to enable it"
+        )
     return ""
 
 

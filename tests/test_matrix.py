@@ -57,6 +57,17 @@ def answer_matrix() -> dict[str, dict[str, Any]]:
             answers["storage_uri"] = "pvc://models/service"
         key = "-".join(f"{name}={value}" for name, value in answers.items())
         matrix[key] = answers
+    # Hugging Face's hub (with and without a token from Vault) and OCI modelcars: where the big models
+    # come from, so for the text runtimes, on every environment and visibility.
+    for runtime, environment, (storage, vault), visibility in itertools.product(
+        ["text-generation", "vllm"], ["dev", "lab", "lab2"], [("hf", True), ("hf", False), ("oci", False)],
+        ["external", "cluster-local"],
+    ):  # fmt: skip
+        answers = {"runtime": runtime, "environment": environment, "model_storage": storage, "visibility": visibility,
+                   "gpu": True, "inference_protocol": "v2"}  # fmt: skip
+        if storage == "hf":
+            answers["vault"] = vault
+        matrix["-".join(f"{name}={value}" for name, value in answers.items())] = answers
     # Another organisation's profile (Standard mode, Gateway API, no Vault): what differs is the mode
     # and the profile's facts, not the protocol or the environment, so those are not multiplied again.
     for runtime, storage, visibility, gpu in itertools.product(
@@ -81,7 +92,8 @@ def test_the_matrix_covers_every_combination() -> None:
     # image), no protocol question. Example Standard: 3 storages x 2 visibilities (x 2 for GPU; vLLM:
     # GPU only, 2 storages).
     assert len(RUNTIMES) == 6
-    assert len(MATRIX) == (3 * 4 * 2 * 2 + 4 * (3 * 4 * 2 * 2 * 2) + 3 * 3 * 2
+    # Hugging Face's hub and OCI: text generation and vLLM x 3 environments x 3 storage/vault x 2 visibilities.
+    assert len(MATRIX) == (3 * 4 * 2 * 2 + 4 * (3 * 4 * 2 * 2 * 2) + 3 * 3 * 2 + 2 * (3 * 3 * 2)
                            + 3 * 2 + 4 * (3 * 2 * 2) + 2 * 2)  # fmt: skip
 
 

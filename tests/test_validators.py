@@ -144,6 +144,30 @@ def test_storage_uri_matches_the_storage_kind() -> None:
     assert "PVC claim" in validation.storage_uri_error("pvc://My_Claim/x", "pvc")
 
 
+def test_hugging_face_and_oci_uris_are_what_kserve_reads() -> None:
+    """hf://<org>/<model>[:<revision>] exactly (KServe's _download_hf splits on one '/'); oci:// an image
+    reference with a tag or digest (a modelcar's image)."""
+    for good in ("hf://my-org/my-model", "hf://Qwen/Qwen2.5-0.5B-Instruct", "hf://org/model:main"):
+        assert validation.storage_uri_error(good, "hf") == "", good
+    for bad in ("hf://org", "hf://org/model/extra", "hf://../model", "hf://org/", "hf://org/model:a..b"):
+        assert validation.storage_uri_error(bad, "hf"), bad
+    assert validation.storage_uri_error("oci://ghcr.io/my-org/my-model:1.0", "oci") == ""
+    assert validation.storage_uri_error("oci://ghcr.io/org/model@sha256:" + "a" * 64, "oci") == ""
+    assert "tag or digest" in validation.storage_uri_error("oci://ghcr.io/org/model", "oci")
+    assert "oci://<registry>/" in validation.storage_uri_error("oci://model:1.0", "oci")
+    for storage in ("s3", "pvc", "hf", "oci"):  # each default is valid for its kind
+        uri = validation.storage_uri_default(storage, "vision-ai", "iris-classifier", "agora")
+        assert validation.storage_uri_error(uri, storage) == "", uri
+
+
+def test_a_storage_the_environments_kserve_does_not_serve_is_refused() -> None:
+    assert validation.model_storage_error("hf", "text-generation", "agora", "dev") == ""  # KServe 0.15.2
+    assert validation.model_storage_error("oci", "vllm", "agora", "lab2") == ""
+    assert "choose s3, pvc, hf or oci" in validation.model_storage_error("image", "vllm", "agora", "dev")
+    assert validation.vault_error(True, "hf") == ""  # a private or gated model's token
+    assert "there are none" in validation.vault_error(True, "oci")
+
+
 def test_image_repository_must_be_on_an_allowed_registry() -> None:
     assert validation.image_repository_error("ghcr.io/team/iris", "agora") == ""
     assert "not allowed" in validation.image_repository_error("registry.example.com/team/iris", "agora")
@@ -208,7 +232,7 @@ def test_messages_fit_one_terminal_line(validator, arguments) -> None:  # type: 
         ({"min_replicas": "abc"}, "whole number"),
         ({"storage_uri": "gs://bucket/iris"}, "must start with s3://"),
         ({"model_storage": "image", "storage_uri": "s3://b/x"}, "needs no storage URI"),
-        ({"model_storage": "pvc", "vault": True}, "Vault injects S3 credentials"),
+        ({"model_storage": "pvc", "vault": True}, "Vault injects storage credentials"),
         ({"gpu": True}, "sklearn runs on CPU"),
         ({"service_name": "tests"}, "would shadow"),
         ({"image_repository": "registry.example.com/team/iris"}, "not allowed"),

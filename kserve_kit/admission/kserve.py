@@ -16,6 +16,7 @@ from typing import Any
 
 from packaging.version import Version
 
+from kserve_kit.admission.releases import is_true
 from kserve_kit.checks.policy import Finding, Repo, predictor
 
 ISVC_VALIDATION = "pkg/apis/serving/v1beta1/inference_service_validation.go"
@@ -195,6 +196,32 @@ def inference_service_rules(repo: Repo, release: str) -> Iterator[Finding]:
                 yield _finding(
                     where, f"{component_name}: {message}", f"{ISVC_VALIDATION} validateInferenceService", release
                 )
+
+
+STORAGE_URIS = "pkg/controller/v1beta1/inferenceservice/utils/utils.go"
+MODELCAR = "pkg/webhook/admission/pod/storage_initializer_injector.go"
+# The storage URI schemes the controller accepts beyond the first releases', by the release that added
+# them (ValidateStorageURI's SupportedStorageURIPrefixList: hf:// from v0.15.0, not in v0.14.1).
+STORAGE_SCHEMES_SINCE = {"hf://": "0.15.0"}
+
+
+def storage_uri_rules(repo: Repo, control_plane: dict[str, Any]) -> Iterator[Finding]:
+    """What the controller and the pod webhook do with the predictor's storageUri: a scheme the release
+    does not know fails the InferenceService; oci:// without the modelcar goes to a storage initializer,
+    which cannot read images."""
+    release, config = control_plane["kserve"]["version"], control_plane["kserve"]["config"]
+    for where, isvc in repo.of_kind("InferenceService"):
+        uri = str((predictor(isvc).get("model") or {}).get("storageUri") or "")
+        for scheme, since in STORAGE_SCHEMES_SINCE.items():
+            if uri.startswith(scheme) and Version(release) < Version(since):
+                yield _finding(where, f"KServe {release} does not support {scheme} storage ({uri}): its controller "
+                               f"accepts it from {since}; copy the model to S3 or a volume claim",
+                               f"{STORAGE_URIS} ValidateStorageURI", release)  # fmt: skip
+        if uri.startswith("oci://") and not is_true(config.get("storageInitializer.enableModelcar")):
+            message = (f"{uri} is served from a modelcar only where inferenceservice-config enables "
+                       "storageInitializer.enableModelcar, which this cluster does not: ask the platform team, or "
+                       "copy the model to S3 or a volume claim")  # fmt: skip
+            yield _finding(where, message, f"{MODELCAR} InjectModelcar", release)
 
 
 def serving_runtime_rules(repo: Repo, release: str) -> Iterator[Finding]:

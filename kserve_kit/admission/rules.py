@@ -45,6 +45,7 @@ def admission_findings(repo: Repo) -> list[Finding]:
         *derived_name_rules(repo, control_plane),
         *kserve.inference_service_rules(repo, release),
         *kserve.serving_runtime_rules(repo, release),
+        *kserve.storage_uri_rules(repo, control_plane),
         *knative.knative_rules(repo, control_plane),
         *kserve.mode_release_warnings(repo, release),
     ]

@@ -62,6 +62,11 @@ def _storage_fix(subject: Subject) -> str:
             f"the claim or path of {uri} is wrong: check the PersistentVolumeClaim exists in {subject.namespace} "
             "and is Bound (`kubectl get pvc`), and that the model is at that path on it"
         )
+    if storage == "hf" and not vault:
+        return (
+            f"the storage initializer cannot download {uri}: check the model exists on Hugging Face's hub, that "
+            "the cluster may reach huggingface.co, and, for a private or gated model, its token (vault=true)"
+        )
     if vault:
         return f"the credentials for {uri} are invalid or missing: check them in Vault at {vault['secret_path']}"
     where = f"for {uri}" if uri else "for the model's storage"

@@ -266,3 +266,25 @@ def test_an_explainer_with_art_is_one_implementation(service_dir: Path) -> None:
         isvc["spec"]["explainer"] = {"art": {"type": "SquareAttack"}}
 
     assert findings(service_dir, explainer) == []
+
+
+def _storage(uri: str) -> Edit:
+    return predictor(lambda spec: spec["model"].update(storageUri=uri))
+
+
+def test_hugging_face_storage_is_accepted_from_0_15(service_dir: Path) -> None:
+    """ValidateStorageURI's scheme list (pkg/controller/v1beta1/inferenceservice/utils/utils.go): hf:// is
+    in v0.15.0's, not in v0.14.1's."""
+    assert findings(service_dir, isvc=_storage("hf://my-org/my-model"), kserve="0.15.0") == []
+    [refused] = findings(service_dir, kserve="0.14.1")
+    assert "KServe 0.14.1 does not support hf:// storage" in refused and "ValidateStorageURI" in refused
+
+
+def test_an_oci_model_needs_the_clusters_modelcar(service_dir: Path) -> None:
+    """Without storageInitializer.enableModelcar the pod webhook hands oci:// to a storage initializer,
+    which cannot read images (storage_initializer_injector.go InjectModelcar; on by default from 0.15.2)."""
+    assert findings(service_dir, isvc=_storage("oci://ghcr.io/my-org/my-model:1.0"), kserve="0.15.2") == []
+    [refused] = findings(service_dir, kserve="0.15.2", config={"storageInitializer.enableModelcar": False})
+    assert "storageInitializer.enableModelcar" in refused and "InjectModelcar" in refused
+    [refused] = findings(service_dir, kserve="0.15.1")  # before 0.15.2 the modelcar is off unless enabled
+    assert "modelcar" in refused
