@@ -24,22 +24,27 @@ def test_render_benchmark_prints_its_table() -> None:
 
 
 @pytest.mark.parametrize(
-    ("script", "owner", "arguments", "expected"),
+    ("script", "owners", "arguments", "expected"),
     [
-        ("bench.serve", "sklearn", ["--requests", "60", "--rounds", "1"], "kit V2 vs MLServer V2"),
+        ("bench.serve", ["sklearn"], ["--requests", "60", "--rounds", "1"], "kit V2 vs MLServer V2"),
         # A smoke size (the table is what is tested here): 1-second cells, a few client requests.
         (
             "bench.pytorch",
-            None,
+            ["pytorch", "torchserve-gpu"],
             ["--seconds", "1", "--rounds", "1", "--client-requests", "5", "--concurrency", "1", "8"],
             "PyTorch vs best TorchServe",
+        ),
+        (
+            "bench.texts",
+            ["embeddings", "text-generation"],
+            ["--seconds", "1", "--rounds", "1", "--requests", "5"],
+            "generation c=4 tokens_per_s",
         ),
     ],
 )
 def test_serving_benchmark_prints_its_table(
-    installed: Render, script: str, owner: str | None, arguments: list[str], expected: str
+    installed: Render, script: str, owners: list[str], arguments: list[str], expected: str
 ) -> None:
-    owners = ["pytorch", "torchserve-gpu"] if owner is None else [owner]
     repos = [arg for name in owners for arg in ("--repo", str(installed(**OWNERS[name])))]
     command = [sys.executable, "-m", script, *arguments, *repos]
     result = subprocess.run(command, cwd=KIT_ROOT, capture_output=True, text=True, timeout=900)
