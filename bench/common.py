@@ -22,6 +22,9 @@ from copier import run_copy
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable  # the kit's: the load generator and the render
+# A benchmark stopped by SIGTERM (a CI timeout, `kill`) stops its servers and removes its containers as
+# on Ctrl-C: SIGTERM raises KeyboardInterrupt, so every `finally` runs (kserve_kit/__main__.py does the same).
+signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def prepared(repo: Path | None, **answers: Any) -> tuple[Path, Path, bool]:

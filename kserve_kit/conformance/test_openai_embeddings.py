@@ -19,8 +19,8 @@ from kserve_kit.smoke import Target
 
 
 @pytest.fixture(scope="module")
-def api(server: LocalServer) -> openai.OpenAI:
-    return client(Target(server.url))
+def api(server: LocalServer, service: Service) -> openai.OpenAI:
+    return client(Target(server.url), service.openai_prefix)
 
 
 def v1_vectors(server: LocalServer, service: Service, texts: list[str]) -> np.ndarray:

@@ -19,8 +19,8 @@ from kserve_kit.smoke import Target
 
 
 @pytest.fixture(scope="module")
-def api(server: LocalServer) -> openai.OpenAI:
-    return client(Target(server.url), timeout_s=60)
+def api(server: LocalServer, service: Service) -> openai.OpenAI:
+    return client(Target(server.url), service.openai_prefix, timeout_s=60)
 
 
 @pytest.fixture(scope="module")
