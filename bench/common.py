@@ -175,6 +175,12 @@ WRK_SCRIPT = 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/js
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
+def require_wrk() -> None:
+    """Stop at once, saying how to get it, where wrk (the load generator of every table) is missing."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk (the kit's .ci/run does)")
+
+
 def wrk(url: str, body: dict[str, Any], concurrency: int, seconds: int) -> dict[str, float]:
     """wrk's requests/s and p50/p99 (ms) for POSTs of `body`; non-2xx answers fail the run."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:

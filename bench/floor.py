@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from bench.common import Results, cleanup, free_port, kit_serve, machine, prepared, server, table, wrk
+from bench.common import Results, cleanup, free_port, kit_serve, machine, prepared, require_wrk, server, table, wrk
 
 FLOOR_SERVER = """
 import importlib, sys, numpy as np, orjson, uvicorn
@@ -170,8 +169,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; medians are reported")
     parser.add_argument("--repo", type=Path, action="append", help="installed, trained services (sklearn, pytorch)")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: apt-get install wrk (the kit's .ci/run does)")
+    require_wrk()
     given = args.repo or [None, None]
     services = [prepared(given[0], runtime="sklearn", service_name="iris")]
     if len(given) > 1:

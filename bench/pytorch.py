@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import yaml
 
-from bench.common import Results, cleanup, free_port, kit_serve, load, machine, prepared, table, wrk
+from bench.common import Results, cleanup, free_port, kit_serve, load, machine, prepared, require_wrk, table, wrk
 
 CONCURRENCY = (1, 8, 64)
 TORCHSERVE = {"TorchServe, batch 1": (1, 0), "TorchServe, batch 8": (8, 10)}
@@ -76,8 +76,7 @@ def main() -> None:
         "--repo", type=Path, action="append", help="installed, trained: a PyTorch then a TorchServe service"
     )
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: apt-get install wrk (the kit's .ci/run does)")
+    require_wrk()
     given = args.repo or [None, None]
     pytorch, pytorch_python, ours_p = prepared(given[0], runtime="pytorch", service_name="digits")
     torchserve, torchserve_python, ours_t = prepared(given[1], runtime="torchserve", service_name="digits")

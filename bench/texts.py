@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 import yaml
 
-from bench.common import Results, cleanup, free_port, kit_serve, machine, prepared, server, table, wrk
+from bench.common import Results, cleanup, free_port, kit_serve, machine, prepared, require_wrk, server, table, wrk
 
 MAX_TOKENS = 16
 ASGI_TAIL = """
@@ -149,8 +149,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40, help="completions per generation cell")
     parser.add_argument("--repo", type=Path, action="append", help="installed, trained: embeddings, text-generation")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: apt-get install wrk (the kit's .ci/run does)")
+    require_wrk()
     given = args.repo or [None, None]
     embeddings = prepared(given[0], runtime="embeddings", service_name="embedder")
     generation = prepared(given[1], runtime="text-generation", service_name="generator")

@@ -167,7 +167,7 @@ RUNTIMES: dict[str, Runtime] = {
             ("periodSeconds", 30),
             ("timeoutSeconds", 10),
             ("failureThreshold", 60),
-        ),  # fmt: skip
+        ),
         # Hugging Face's and vLLM's caches and config go to the one writable path; HOME too (torch's and
         # Triton's compile caches), since the image's user has none here. LMCACHE_USE_EXPERIMENTAL, which
         # KServe also sets, is left out: it concerns LMCache's connector, which nothing here turns on.
@@ -176,7 +176,7 @@ RUNTIMES: dict[str, Runtime] = {
             ("VLLM_CONFIG_ROOT", "/tmp"),
             ("HOME", "/tmp"),
             ("VLLM_WORKER_MULTIPROC_METHOD", "spawn"),
-        ),  # fmt: skip
+        ),
         writable_dirs=("/tmp",),
         shared_memory=True,  # vLLM's workers exchange tensors through /dev/shm
         # vLLM's image runs as root; UID 1000 as KServe's own runtimes chart runs its Hugging Face server

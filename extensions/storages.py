@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kserve_kit.admission.kserve import STORAGE_SCHEMES_SINCE
+
 
 @dataclass(frozen=True)
 class Storage:
@@ -45,7 +47,7 @@ STORAGES: dict[str, Storage] = {
         secret_keys=("HF_TOKEN",),
         secret_file="hf-token",  # the token alone: huggingface_hub reads it from HF_TOKEN_PATH
         secret_template="{{ .Data.data.HF_TOKEN }}",
-        since="0.15.0",
+        since=STORAGE_SCHEMES_SINCE["hf://"],
     ),
     # An OCI image holding the model under /models, run as a modelcar beside the server (no download,
     # no storage initializer) where the cluster enables it (storageInitializer.enableModelcar).

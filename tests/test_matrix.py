@@ -143,7 +143,7 @@ CHECKOV_VENV = Path(__file__).resolve().parent.parent / ".venv-checkov"
         "torchserve-gpu-next-gen-baked",
         "example-standard-pytorch",
         "vllm-next-gen",
-    ],  # fmt: skip
+    ],
 )
 def test_checkov_scan_passes(render: Render, answers: dict[str, Any]) -> None:
     if not (CHECKOV_VENV / "bin" / "checkov").is_file():
