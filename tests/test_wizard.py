@@ -70,7 +70,7 @@ def test_non_default_answers_and_a_refusal_in_the_wizard(wizard: pexpect.spawn, 
     answer(wizard, "Model location")
     answer(wizard, "Image repository")
     answer(wizard, "Pull secret")
-    answer(wizard, "Inject the S3 credentials from Vault")
+    answer(wizard, "Inject the storage's credentials from Vault")
     answer(wizard, "Vault Kubernetes-auth role")
     answer(wizard, "Vault KV path")
     answer(wizard, "Who can reach the service")
