@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from copier import run_copy
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable  # the kit's: the load generator and the render
@@ -32,6 +31,8 @@ def prepared(repo: Path | None, **answers: Any) -> tuple[Path, Path, bool]:
     `make install train`), or a fresh render of `answers` with its own `make install train`."""
     if repo is not None:
         return repo, repo / ".venv" / "bin" / "python", False
+    from copier import run_copy  # here, not above: bench.gpu imports this module where Copier is not installed
+
     warnings.filterwarnings("ignore", message="Dirty template changes")  # benchmarks use the working tree
     destination = Path(tempfile.mkdtemp(prefix="bench-")) / answers.get("service_name", "service")
     run_copy(str(KIT_ROOT), str(destination), data=answers, defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)

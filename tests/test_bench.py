@@ -4,8 +4,10 @@ installed as their owners install them (the same ones tests/test_owner.py uses).
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -50,6 +52,29 @@ def test_serving_benchmark_prints_its_table(
     result = subprocess.run(command, cwd=KIT_ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     assert expected in result.stdout and "|" in result.stdout
+
+
+def test_gpu_benchmark_fits_the_gpu_machine_and_runs_from_its_bundle(installed: Render, tmp_path: Path) -> None:
+    """bench.gpu_bundle's folder fits the device's 64 MiB with the working tree, and bench.gpu runs
+    from it as on the GPU machine (installing its wheels, drawing MiniLM's weights, each service's own
+    smoke and load), here on the CPU (--allow-cpu: CI has no GPU; the GPU's figures come from there)."""
+    repos = [installed(**OWNERS[name]) for name in ("embeddings", "text-generation")]
+    bundle = tmp_path / "gpu"
+    command = [sys.executable, "-m", "bench.gpu_bundle", "--out", str(bundle), *(f"--repo={repo}" for repo in repos)]
+    made = subprocess.run(command, cwd=KIT_ROOT, capture_output=True, text=True, timeout=600)
+    assert made.returncode == 0, made.stderr[-3000:]
+    assert "MiB with the working tree (limit 64 MiB)" in made.stdout, made.stdout
+    assert not list(bundle.glob("repos/embeddings/model/*.safetensors"))  # 90 MB: left behind
+    python = repos[0] / ".venv" / "bin" / "python"  # one that has torch and transformers, as the GPU machine's
+    command = [str(python), "-m", "bench.gpu", "--bundle", str(bundle), "--allow-cpu", "--requests", "3",
+               "--concurrency", "1", "--out", str(tmp_path / "out")]  # fmt: skip
+    ran = subprocess.run(command, cwd=KIT_ROOT, capture_output=True, text=True, timeout=900)
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    assert "NO GPU" in ran.stderr and "tokens/s" in ran.stdout
+    measured = json.loads((tmp_path / "out" / "gpu.json").read_text())["results"]
+    results = {result["runtime"]: result for result in measured}
+    assert results["embeddings"]["v2"]["requests_per_s"] > 0
+    assert results["text-generation"]["chat/completions"]["tokens_per_s"] > 0
 
 
 @pytest.mark.container
