@@ -61,8 +61,11 @@ class Runtime:
     # A startupProbe (the readiness route): the kubelet's patience while the model loads, in seconds.
     startup_probe: tuple[tuple[str, int], ...] = ()
     run_as_user: int | None = None  # the image sets no non-root user of its own
-    # The `cpu_request` and `memory_request` answers' defaults (the limits default to at least these).
+    # The `cpu_request` and `memory_request` answers' defaults (the limits default to at least these),
+    # on the CPU and on a GPU. On a GPU the server is one process whose CUDA libraries alone (torch's
+    # cuBLAS, cuDNN and the CUDA context) take 2-3 GiB of the pod's memory before the model loads.
     default_requests: tuple[str, str] = ("500m", "512Mi")
+    gpu_requests: tuple[str, str] = ("1", "4Gi")
     deprecated_by: str | None = None  # the runtime services of this one should move to
     # What the server does with hostile or odd requests that neither its configuration nor the kit can
     # change: the README says it, and `make validate`'s deprecation warning counts it.
@@ -184,7 +187,7 @@ RUNTIMES: dict[str, Runtime] = {
         run_as_user=1000,
         # vLLM's API server, its engine process and a tokenizer each want a CPU; its CPU side (the
         # scheduler, /dev/shm, the model while it loads) several GiB. Its weights are in the GPU's memory.
-        default_requests=("4", "16Gi"),
+        gpu_requests=("4", "16Gi"),
         supports_gpu=True,
         requires_gpu=True,
         batches=False,  # vLLM batches continuously itself (--max-num-seqs)
@@ -244,11 +247,11 @@ RUNTIMES: dict[str, Runtime] = {
 }
 
 
-def default_request(runtime: str, resource: str) -> str:
-    """copier.yml's default of `cpu_request` / `memory_request` for `runtime` (the common one for a
-    runtime not offered)."""
-    requests = RUNTIMES[runtime].default_requests if runtime in RUNTIMES else Runtime.default_requests
-    return requests[("cpu", "memory").index(resource)]
+def default_request(runtime: str, resource: str, gpu: bool) -> str:
+    """copier.yml's default of `cpu_request` / `memory_request` for `runtime` on the CPU or a GPU (the
+    common one for a runtime not offered)."""
+    entry = RUNTIMES.get(runtime, Runtime)  # the class holds the common defaults
+    return (entry.gpu_requests if gpu else entry.default_requests)[("cpu", "memory").index(resource)]
 
 
 def default_batch_size(runtime: str) -> int:

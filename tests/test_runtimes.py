@@ -12,7 +12,7 @@ from extensions.profile import available_platforms, load_profile
 from extensions.runtimes import RUNTIMES, TORCH
 from extensions.validation import missing_base_images, platform_error
 from kserve_kit.serving.artifacts import JOBLIB_FILE, WEIGHTS_FILE
-from tests.conftest import KIT_ROOT, Render, answers_of
+from tests.conftest import KIT_ROOT, Render, answers_of, load_manifest
 
 TEMPLATE = KIT_ROOT / "template"
 
@@ -76,6 +76,25 @@ def test_each_runtimes_readme_says_only_its_own(render: Render, runtime: str) ->
     assert own[runtime] in section
     assert [text for text in own.values() if text in section] == [own[runtime]]
     assert answers_of(render(runtime=runtime))["runtime"] == runtime
+
+
+@pytest.mark.parametrize(
+    ("runtime", "gpu", "requests"),
+    [
+        ("sklearn", False, ("500m", "512Mi")),
+        ("embeddings", False, ("500m", "512Mi")),
+        ("embeddings", True, ("1", "4Gi")),  # the CUDA libraries' 2-3 GiB
+        ("text-generation", True, ("1", "4Gi")),
+        ("vllm", True, ("4", "16Gi")),  # its API server, engine and tokenizer; its scheduler's memory
+    ],
+)
+def test_the_wizards_resources_fit_the_runtime_on_the_cpu_or_a_gpu(
+    render: Render, runtime: str, gpu: bool, requests: tuple[str, str]
+) -> None:
+    model = load_manifest(render(runtime=runtime, gpu=gpu), "inference-service.yaml")["spec"]["predictor"]["model"]
+    rendered = model["resources"]["requests"]
+    assert (rendered["cpu"], rendered["memory"]) == requests
+    assert model["resources"]["limits"]["memory"] == (requests[1] if gpu else "1Gi")  # at least the request, 1Gi
 
 
 def test_the_model_files_have_one_name_each() -> None:

@@ -12,6 +12,7 @@ import pexpect
 import pytest
 import yaml
 
+from extensions.runtimes import RUNTIMES
 from tests.conftest import KIT_ROOT, answers_of, load_manifest
 
 pytestmark = pytest.mark.e2e
@@ -108,3 +109,53 @@ def test_each_help_shows_whole_in_an_80_column_terminal(wizard: pexpect.spawn) -
     text = " ".join(seen)
     assert "(lower-case letters, digits and '-', starts with a letter)" in text, text[-800:]
     assert "the wizard names any that overflows" in text, text[-800:]
+
+
+DOWN = "\x1b[B"  # a select question's next choice
+
+
+def choose(child: pexpect.spawn, prompt: str, steps: int) -> None:
+    """Wait for the select question whose help holds `prompt`, move `steps` choices down, take it."""
+    child.expect(re.escape(prompt))
+    child.send(DOWN * steps + "\r")
+
+
+def test_an_llm_from_hugging_faces_hub_with_its_token_from_vault_in_the_wizard(
+    wizard: pexpect.spawn, tmp_path: Path
+) -> None:
+    """vLLM (the fifth runtime) with its model from hf://: a GPU is the default and the only answer,
+    the resources default to what vLLM needs, no protocol, image or batching question, and the Vault
+    question covers the Hugging Face token."""
+    for prompt in ("Platform profile", "Service name", "namespace to deploy into", "Owning team", "One sentence",
+                   "Cluster environment"):  # fmt: skip
+        answer(wizard, prompt)
+    choose(wizard, "Model server", list(RUNTIMES).index("vllm"))
+    answer(wizard, "Run on a GPU")
+    for prompt in ("CPU request", "CPU limit", "Memory request", "Memory limit", "Minimum replicas",
+                   "Maximum replicas", "What Knative's autoscaler keeps at the target", "Target per replica",
+                   "before Knative removes a replica"):  # fmt: skip
+        answer(wizard, prompt)
+    choose(wizard, "Where the deployed model comes from", 2)  # hf
+    answer(wizard, "Model location", "hf://my-org/my-llm:main")
+    answer(wizard, "Inject the storage's credentials from Vault", "y")
+    for prompt in ("Vault Kubernetes-auth role", "Vault KV path", "Who can reach the service",
+                   "Prometheus scraping of the server's metrics", "Alert when latency stays above",
+                   "Alert when more than this percentage"):  # fmt: skip
+        answer(wizard, prompt)
+    wizard.expect(pexpect.EOF, timeout=120)
+    output = screen(wizard)
+    assert "Traceback" not in output and "inference protocol" not in output, output[-3000:]
+    assert "Image repository" not in output and "most requests answered by one model call" not in output
+    wizard.close()
+    assert wizard.exitstatus == 0, output[-3000:]
+
+    service = tmp_path / "svc"
+    answers = answers_of(service)
+    chosen = (answers["runtime"], answers["gpu"], answers["model_storage"], answers["vault"])
+    assert chosen == ("vllm", True, "hf", True)
+    assert (answers["cpu_request"], answers["memory_request"]) == ("4", "16Gi")
+    isvc = load_manifest(service, "inference-service.yaml")
+    assert isvc["spec"]["predictor"]["model"]["storageUri"] == "hf://my-org/my-llm:main"
+    runtime = (service / "k8s" / "serving-runtime.yaml").read_text(encoding="utf-8")
+    assert "vault.hashicorp.com/agent-inject-secret-hf-token: secret/data/kserve-test/iris-classifier/hf" in runtime
+    assert not (service / "Dockerfile").exists()
