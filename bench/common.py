@@ -198,4 +198,6 @@ def wrk(url: str, body: dict[str, Any], concurrency: int, seconds: int) -> dict[
         return float(value) * UNITS[unit]
 
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    if not re.search(r"^\s+[1-9]\d* requests in", out, re.MULTILINE):  # its latencies would read 0.00us
+        raise SystemExit(f"wrk got no answer from {url} in {seconds} s (a busy machine: more --seconds):\n{out}")
     return {"p50_ms": percentile("50"), "p99_ms": percentile("99"), "rps": rps}
