@@ -1,24 +1,28 @@
 """The serving library's batching (kserve_kit.serving.batching), in the service's environment:
 concurrent requests share a call up to the bound, each gets its own rows' answers, a lone request is
-a call of its own at once, and a failing call fails only its own requests."""
+a call of its own at once (a quick model's is made there and then, a slow one's in the loop's next
+turn, which the requests read meanwhile share), and a failing call fails only its own requests."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 import numpy as np
 import pytest
 
-from kserve_kit.serving.batching import Batcher
+from kserve_kit.serving.batching import QUICK_CALL_S, Batcher
 
 
 class Model:
     """Doubles its rows; records the size of each call; fails a call holding a row of -1."""
 
-    def __init__(self) -> None:
+    def __init__(self, seconds: float = 0.0) -> None:
         self.calls: list[int] = []
+        self.seconds = seconds  # how long each call takes
 
     def __call__(self, rows: np.ndarray) -> np.ndarray:
+        time.sleep(self.seconds)
         self.calls.append(len(rows))
         if (rows == -1).any():
             raise ValueError("a bad row")
@@ -48,6 +52,23 @@ def test_a_lone_request_is_a_call_of_its_own() -> None:
 
     asyncio.run(main())
     assert model.calls == [1, 1, 1]
+
+
+@pytest.mark.parametrize(("seconds", "calls"), [(0.0, [1, 1, 4]), (2 * QUICK_CALL_S, [1, 4, 1])])
+def test_an_idle_batcher_calls_a_quick_model_at_once_and_a_slow_one_on_the_next_turn(
+    seconds: float, calls: list[int]
+) -> None:
+    """After a first call: 5 concurrent requests are 1 + 4 for a quick model (the first made at once,
+    the others queued while it ran), 4 + 1 for a slow one (the loop's next turn reads them all first)."""
+    model = Model(seconds)
+
+    async def main() -> list[np.ndarray]:
+        batcher = Batcher(model, max_requests=4)
+        await batcher(np.array([[0.0]]))
+        return await asyncio.gather(*(batcher(np.array([[float(i)]])) for i in range(5)))
+
+    assert [answer.tolist() for answer in asyncio.run(main())] == [[2.0 * i] for i in range(5)]
+    assert model.calls == calls
 
 
 def test_a_failing_call_fails_only_its_own_requests() -> None:
