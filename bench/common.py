@@ -187,15 +187,20 @@ def wrk(url: str, body: dict[str, Any], concurrency: int, seconds: int) -> dict[
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT.format(body=json.dumps(body)))
     threads = min(concurrency, 2)
-    command = ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{seconds}s", "--latency", "-s", script.name, url]
+    # --timeout: an answer slower than wrk's 2 s is measured, not dropped (with none measured its
+    # percentiles read "-nan": a busy CI machine's 8 concurrent embeddings took that long).
+    command = ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "30s", "--latency",
+               "-s", script.name, url]  # fmt: skip
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     Path(script.name).unlink()
     if "Non-2xx" in out:
         raise SystemExit(f"wrk got errors from {url}:\n{out}")
 
     def percentile(pct: str) -> float:
-        value, unit = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)$", out, re.MULTILINE).groups()  # type: ignore[union-attr]
-        return float(value) * UNITS[unit]
+        found = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)$", out, re.MULTILINE)
+        if found is None:
+            raise SystemExit(f"wrk printed no {pct}th percentile for {url}:\n{out}")
+        return float(found.group(1)) * UNITS[found.group(2)]
 
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     if not re.search(r"^\s+[1-9]\d* requests in", out, re.MULTILINE):  # its latencies would read 0.00us

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from kserve_kit.manifests import build
-from tests.conftest import Render, render_into, run_make
+from tests.conftest import Render, load_manifest, render_into, run_make
 from tests.test_owner import OWNERS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.container]
@@ -44,10 +44,13 @@ def podman_with(podman: dict[str, str], image_build_args: str) -> dict[str, str]
 def test_each_runtime_image_runs_as_its_serving_runtime_says(
     installed: Render, podman_with: dict[str, str], owner: str
 ) -> None:
-    result = container_smoke(installed(**OWNERS[owner]), podman_with)
+    repo = installed(**OWNERS[owner])
+    result = container_smoke(repo, podman_with)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert "as UID 1000, read-only root, limits {'cpu': '1', 'memory': '1Gi'}" in out
+    limits = load_manifest(repo, "inference-service.yaml")["spec"]["predictor"]["model"]["resources"]["limits"]
+    run_with = {resource: str(limits[resource]) for resource in ("cpu", "memory")}  # 1Gi, 4Gi on a GPU
+    assert f"as UID 1000, read-only root, limits {run_with}" in out
     assert "v1: ready, sample.json predicted as expected" in out and "v2: ready" in out
     assert "stopped on SIGTERM in" in out  # within the grace period, not killed
     assert out.strip().splitlines()[-1] == "CONTAINER SMOKE OK text-classifier (podman)"
