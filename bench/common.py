@@ -193,16 +193,22 @@ def wrk(url: str, body: dict[str, Any], concurrency: int, seconds: int) -> dict[
                "-s", script.name, url]  # fmt: skip
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     Path(script.name).unlink()
+    return wrk_figures(out, url, seconds)
+
+
+def wrk_figures(out: str, url: str, seconds: int) -> dict[str, float]:
+    """requests/s and p50/p99 (ms) from wrk's `--latency` output; a run without them stops, saying why."""
     if "Non-2xx" in out:
         raise SystemExit(f"wrk got errors from {url}:\n{out}")
+    if not re.search(r"^\s+[1-9]\d* requests in", out, re.MULTILINE):  # its latencies would read 0.00us
+        raise SystemExit(f"wrk got no answer from {url} in {seconds} s (a busy machine: more --seconds):\n{out}")
 
     def percentile(pct: str) -> float:
-        found = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)$", out, re.MULTILINE)
+        # wrk pads its units to two characters: "325.27ms", "1.31s " (--timeout 30s: never minutes).
+        found = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
         if found is None:
             raise SystemExit(f"wrk printed no {pct}th percentile for {url}:\n{out}")
         return float(found.group(1)) * UNITS[found.group(2)]
 
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    if not re.search(r"^\s+[1-9]\d* requests in", out, re.MULTILINE):  # its latencies would read 0.00us
-        raise SystemExit(f"wrk got no answer from {url} in {seconds} s (a busy machine: more --seconds):\n{out}")
     return {"p50_ms": percentile("50"), "p99_ms": percentile("99"), "rps": rps}

@@ -17,6 +17,34 @@ from tests.test_owner import OWNERS
 pytestmark = pytest.mark.e2e
 
 
+# wrk's own output from a busy CI machine's embeddings cell: its slowest answers in seconds, padded.
+SLOW_WRK = """Running 2s test @ http://127.0.0.1:36313/openai/v1/embeddings
+  2 threads and 8 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   446.53ms  286.69ms   1.31s    85.71%
+    Req/Sec    11.86      8.35    30.00     86.36%
+  Latency Distribution
+     50%  325.27ms
+     75%  567.30ms
+     90%  805.39ms
+     99%    1.31s \n  33 requests in 2.01s, 268.16KB read
+Requests/sec:     16.40
+Transfer/sec:    133.26KB
+"""
+
+
+def test_wrk_figures_read_every_unit_wrk_prints_and_refuse_a_run_without_answers() -> None:
+    from bench.common import wrk_figures
+
+    assert wrk_figures(SLOW_WRK, "url", 2) == {"p50_ms": 325.27, "p99_ms": 1310.0, "rps": 16.40}
+    micro = SLOW_WRK.replace("325.27ms", "812.00us")
+    assert wrk_figures(micro, "url", 2)["p50_ms"] == pytest.approx(0.812)
+    with pytest.raises(SystemExit, match="no answer from url in 2 s"):
+        wrk_figures(SLOW_WRK.replace("33 requests in", "0 requests in"), "url", 2)
+    with pytest.raises(SystemExit, match="errors from url"):
+        wrk_figures(SLOW_WRK + "  Non-2xx or 3xx responses: 4\n", "url", 2)
+
+
 def test_render_benchmark_prints_its_table() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bench.render", "--runs", "1"], cwd=KIT_ROOT, capture_output=True, text=True, timeout=600

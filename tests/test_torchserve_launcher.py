@@ -5,6 +5,7 @@ own launcher exits 0 in both cases, and drops the request."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import re
@@ -54,15 +55,20 @@ def launched(repo: Path, workdir: Path) -> Iterator[tuple[subprocess.Popen[bytes
     command = [python, "-m", "kserve_kit.serving.torchserve_launcher", *service.runtime_args(str(model_dir)), "--ncs"]
     process = subprocess.Popen(command, env=launch.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
+    # TorchServe 0.12's /ping (and /v2/health/ready) say healthy about a second before its worker has
+    # loaded the model; a request sent then waits for the load too, which a busy machine made longer
+    # than the drain's quiet period. Its management API tells when the worker is READY.
+    workers = launch.env["TS_MANAGEMENT_ADDRESS"] + "/models/" + service.name
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                if httpx.get(url + "/ping", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.5)
+        deadline, states = time.monotonic() + 120, set()
+        while states != {"READY"} and time.monotonic() < deadline and process.poll() is None:
+            with contextlib.suppress(httpx.TransportError):
+                described = httpx.get(workers, timeout=2)
+                if described.status_code == 200:
+                    states = {worker["status"] for worker in described.json()[0]["workers"]}
+            time.sleep(0.25)
         assert process.poll() is None, f"the launcher exited {process.returncode} before TorchServe was up"
+        assert states == {"READY"}, f"TorchServe's worker was not READY within 120 s: {states}"
         yield process, url
     finally:
         if process.poll() is None:
