@@ -7,7 +7,6 @@ loads this module (and the profile) once per template version.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import importlib
 import json
@@ -124,6 +123,19 @@ GPU_ONLY_RUNTIMES = [name for name, entry in runtimes.RUNTIMES.items() if entry.
 # Those whose server answers KServe's V1/V2 routes, and those whose image the repo builds.
 PROTOCOL_RUNTIMES = [name for name, entry in runtimes.RUNTIMES.items() if entry.protocols]
 IMAGE_RUNTIMES = [name for name, entry in runtimes.RUNTIMES.items() if entry.builds_image]
+RUNTIME_LISTS = {
+    "runtime_choices": RUNTIME_CHOICES, "gpu_runtimes": GPU_RUNTIMES, "batching_runtimes": BATCHING_RUNTIMES,
+    "waiting_batch_runtimes": WAITING_BATCH_RUNTIMES, "gpu_only_runtimes": GPU_ONLY_RUNTIMES,
+    "protocol_runtimes": PROTOCOL_RUNTIMES, "image_runtimes": IMAGE_RUNTIMES,
+}  # fmt: skip
+# What the hook puts into a context (derive() reads none of it).
+HOOK_KEYS = {*RUNTIME_LISTS, "platform_choices", "environment_choices", "platform_profile", "kit"}
+
+
+def answer_like(name: str, value: Any) -> bool:
+    """Whether derive() may read this entry of a context: the answers and Copier's record of them, not
+    the functions, Copier's per-file state or what the hook adds."""
+    return name not in HOOK_KEYS and not callable(value) and (not name.startswith("_") or name == "_copier_answers")
 
 
 def wrap_validation_errors() -> None:
@@ -190,6 +202,7 @@ class KitExtension(ContextHook):
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
+        self.derived: dict[str, dict[str, Any] | None] = {}  # derive()'s results by context (_derived)
         wrap_validation_errors()
         wrap_question_help()
         environment.filters["toyaml"] = to_yaml
@@ -225,10 +238,7 @@ class KitExtension(ContextHook):
         environment.globals["default_request"] = runtimes.default_request
 
     def hook(self, context: dict[str, Any]) -> None:
-        context["runtime_choices"], context["gpu_runtimes"] = RUNTIME_CHOICES, GPU_RUNTIMES
-        context["batching_runtimes"], context["waiting_batch_runtimes"] = BATCHING_RUNTIMES, WAITING_BATCH_RUNTIMES
-        context["gpu_only_runtimes"], context["protocol_runtimes"] = GPU_ONLY_RUNTIMES, PROTOCOL_RUNTIMES
-        context["image_runtimes"] = IMAGE_RUNTIMES
+        context.update(RUNTIME_LISTS)
         platform = context.get("platform") or profile.DEFAULT_PLATFORM
         try:
             context["platform_choices"], context["environment_choices"] = question_choices(platform)
@@ -236,6 +246,17 @@ class KitExtension(ContextHook):
             context["platform_choices"] = question_choices(profile.DEFAULT_PLATFORM)[0]
             return  # the platform question's validator reports it
         context["platform_profile"] = profile.load_profile(platform)
-        # While questions are still being asked, not every answer exists yet: no `kit` then.
-        with contextlib.suppress(KeyError, ValueError):
-            context["kit"] = derive.derive(context)
+        derived = self._derived(context)
+        if derived is not None:
+            context["kit"] = derived
+
+    def _derived(self, context: dict[str, Any]) -> dict[str, Any] | None:
+        """derive() once per distinct context: Copier renders hundreds of strings with the same answers.
+        None while questions are still being asked (not every answer exists yet: no `kit` then)."""
+        key = repr(sorted((name, value) for name, value in context.items() if answer_like(name, value)))
+        if key not in self.derived:
+            try:
+                self.derived[key] = derive.derive(context)
+            except (KeyError, ValueError):
+                self.derived[key] = None
+        return self.derived[key]

@@ -20,6 +20,7 @@ import pytest
 import yaml
 from copier import run_copy
 
+from tests import compiled_templates
 from tests.containers import TORCHSERVE_BASE, Unavailable, ensure_standins, podman_environment, torch_index
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +28,7 @@ SCHEMA_DIR = Path(os.environ.get("KSERVE_SCHEMA_DIR", KIT_ROOT.parent / "shared"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 Render = Callable[..., Path]
+compiled_templates.share()  # every render of this process (and the matrix's) compiles each template once
 
 
 def render_into(destination: Path, **answers: Any) -> Path:

@@ -12,7 +12,8 @@ import yaml
 from extensions.modes import DEPLOYMENT_MODE_ANNOTATION, MODES
 from extensions.profile import environment_facts, external_host, load_profile
 from kserve_kit.__main__ import main as kit
-from tests.conftest import Render, answers_of, facts_of, load_manifest
+from tests import compiled_templates
+from tests.conftest import Render, answers_of, facts_of, load_manifest, render_into
 
 ANSWER_SETS: dict[str, dict[str, Any]] = {
     "defaults": {},
@@ -313,3 +314,24 @@ def test_another_organisations_render_carries_none_of_agoras_wording(render: Ren
         text = path.read_text(encoding="utf-8")
         for agoras in ("Istio CNI", "next-gen", "Knative resolves", "Agora", "revision"):
             assert agoras not in text, (path.name, agoras)
+
+
+GENERATIVE_ON_GPU = {"runtime": "text-generation", "gpu": True, "model_storage": "hf", "vault": True}
+
+
+@pytest.mark.parametrize("answers", [{}, GENERATIVE_ON_GPU])
+def test_a_render_with_the_shared_compiled_templates_is_the_render_without(
+    tmp_path: Path, answers: dict[str, Any]
+) -> None:
+    # The suite's renders share compiled Jinja code (tests/compiled_templates.py): it must change nothing.
+    trees = []
+    for shared in (False, True):
+        compiled_templates.share(shared)
+        try:
+            repo = render_into(tmp_path / str(shared) / "repo", **answers)
+        finally:
+            compiled_templates.share()
+        trees.append({path.relative_to(repo): path.read_bytes() for path in sorted(repo.rglob("*")) if path.is_file()})
+    for tree in trees:  # a render of uncommitted changes records Copier's draft commit, new every copy
+        tree[Path(".copier-answers.yml")] = re.sub(rb"_commit: .*", b"", tree[Path(".copier-answers.yml")])
+    assert len(trees[0]) > 20 and trees[0] == trees[1]
